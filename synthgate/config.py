@@ -1,0 +1,248 @@
+"""One TOML config: defaults with their provenance, validation with dotted paths, rendering."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from synthgate.errors import ConfigError, SynthgateError
+from synthgate.gate import Gate, Rule, Unique
+from synthgate.scorers import SCORERS
+
+FORMAT_VERSION = 1
+
+TOP_HELP = {
+    "seed": "seed for every random choice (MinHash permutations)",
+    "batch_size": "rows scored per batch; bounds the memory of per-row work",
+}
+
+# column -> (rule, where the threshold comes from). Gopher = Rae et al. 2021, Table A1;
+# "measured" = benchmarks/thresholds.py on SMS Spam, figures in benchmarks/README.md.
+DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
+    "quality_invalid": ({"max": False}, "empty or whitespace-only text is never a sample"),
+    "quality_words": ({"min": 1}, "at least one word"),
+    "quality_length_z": (
+        {"min": -3.5, "max": 3.5},
+        "modified z-score outlier cut-off 3.5 (Iglewicz & Hoaglin 1993) on log length vs real",
+    ),
+    "quality_alpha_frac": ({"min": 0.4}, "measured: 0.4% of real SMS fall below 0.4"),
+    "quality_artifacts": ({"max": 0}, "a leftover special token or separator line is a defect"),
+    "quality_label_echo": ({"max": False}, "the prompt's label leaked into the text"),
+    "repetition_dup_line_frac": ({"max": 0.30}, "Gopher"),
+    "repetition_dup_line_char_frac": ({"max": 0.20}, "Gopher"),
+    "repetition_top_2gram_frac": ({"max": 0.20}, "Gopher"),
+    "repetition_top_3gram_frac": ({"max": 0.18}, "Gopher"),
+    "repetition_top_4gram_frac": ({"max": 0.16}, "Gopher"),
+    "repetition_dup_5gram_frac": ({"max": 0.15}, "Gopher"),
+    "repetition_dup_6gram_frac": ({"max": 0.14}, "Gopher"),
+    "repetition_dup_7gram_frac": ({"max": 0.13}, "Gopher"),
+    "repetition_dup_8gram_frac": ({"max": 0.12}, "Gopher"),
+    "repetition_dup_9gram_frac": ({"max": 0.11}, "Gopher"),
+    "repetition_dup_10gram_frac": ({"max": 0.10}, "Gopher"),
+    "repetition_loop_frac": ({"max": 0.30}, "measured: no real SMS above it; loops score > 0.5"),
+    "repetition_compression_ratio": ({"max": 3.0}, "measured: 99.9th percentile of real SMS"),
+    "dedup_real_exact": ({"max": False}, "a copy of a real row is never new data"),
+    "dedup_real_jaccard": ({"max": 0.5}, "measured: two-word edits of SMS score 0.5 to 0.8"),
+}
+
+RULE_KEYS = ("enabled", "min", "max", "on_missing")
+UNIQUE_DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "column": "dedup_cluster",
+    "prefer": "",
+    "prefer_highest": True,
+}
+UNIQUE_HELP = {
+    "enabled": "keep one member of each duplicate cluster among the rows that pass every rule",
+    "column": "the cluster id column",
+    "prefer": "score column that picks the keeper; empty keeps the first in input order",
+    "prefer_highest": "keep the highest value of `prefer` (false: the lowest)",
+}
+
+
+def _scorer_params(name: str) -> dict[str, Any]:
+    scorer = SCORERS[name]()
+    return {f.name: getattr(scorer, f.name) for f in fields(scorer) if f.name != "seed"}
+
+
+def default_config() -> dict[str, Any]:
+    """The full default config as a plain dict (what `init-config` prints)."""
+    rules = {col: {"enabled": True, **rule, "on_missing": "skip"} for col, (rule, _) in
+             DEFAULT_RULES.items()}
+    return {
+        "seed": 0,
+        "batch_size": 10_000,
+        "scorers": {name: {"enabled": True, **_scorer_params(name)} for name in SCORERS},
+        "gate": {"unique": dict(UNIQUE_DEFAULTS), "rules": rules},
+    }
+
+
+def load_config(path: str | Path | None) -> dict[str, Any]:
+    """Defaults, overridden by the TOML file at `path` if given; validated."""
+    if path is None:
+        return default_config()
+    path = Path(path)
+    try:
+        user = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SynthgateError(f"{path}: no such config file") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SynthgateError(f"{path}: invalid TOML: {exc}") from exc
+    return merge_config(user)
+
+
+def merge_config(user: dict[str, Any]) -> dict[str, Any]:
+    """Validate `user` key by key against the defaults and return the merged config."""
+    merged = default_config()
+    _merge_table("", user, merged, allow_new=False)
+    return merged
+
+
+def _merge_table(path: str, user: dict, base: dict, allow_new: bool) -> None:
+    for key, value in user.items():
+        dotted = f"{path}.{key}" if path else key
+        if key not in base:
+            if path == "gate.rules":
+                base[key] = _new_rule(dotted, value)
+                continue
+            raise ConfigError(f"{dotted}: {_unknown_what(path)}; available: {', '.join(base)}")
+        default = base[key]
+        if path == "gate.rules":
+            _check_rule(dotted, value)
+            base[key] = {**default, **value}
+        elif isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{dotted}: must be a table; got {value!r}")
+            _merge_table(dotted, value, default, allow_new)
+        else:
+            base[key] = _checked(dotted, value, default)
+
+
+def _unknown_what(path: str) -> str:
+    return "unknown scorer" if path == "scorers" else "unknown key"
+
+
+def _checked(dotted: str, value: Any, default: Any) -> Any:
+    kind = type(default)
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if kind is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not ok:
+        want = {list: "a list of strings", float: "a number"}.get(kind, kind.__name__)
+        raise ConfigError(f"{dotted}: must be {want}; got {value!r}")
+    if dotted == "batch_size" and value < 1:
+        raise ConfigError(f"batch_size: must be an int >= 1; got {value}")
+    return value
+
+
+def _new_rule(dotted: str, value: Any) -> dict[str, Any]:
+    _check_rule(dotted, value)
+    return {"enabled": True, "on_missing": "skip", **value}
+
+
+def _check_rule(dotted: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{dotted}: must be a table with min/max/on_missing; got {value!r}")
+    if any(ch in dotted.split(".", 2)[-1] for ch in "<>:"):
+        raise ConfigError(f"{dotted}: a rule's column name may not contain '<', '>' or ':'")
+    for key, item in value.items():
+        if key not in RULE_KEYS:
+            raise ConfigError(f"{dotted}.{key}: unknown key; available: {', '.join(RULE_KEYS)}")
+        if key in ("min", "max") and not isinstance(item, int | float):
+            raise ConfigError(f"{dotted}.{key}: must be a number or a boolean; got {item!r}")
+        if key == "on_missing" and item not in ("skip", "reject"):
+            raise ConfigError(f"{dotted}.on_missing: must be 'skip' or 'reject'; got {item!r}")
+        if key == "enabled" and not isinstance(item, bool):
+            raise ConfigError(f"{dotted}.enabled: must be true or false; got {item!r}")
+
+
+def build_scorers(config: dict[str, Any]) -> list:
+    """Instantiate the enabled scorers in registry order (parameters are validated here)."""
+    out = []
+    for name, table in config["scorers"].items():
+        if table["enabled"]:
+            params = {k: v for k, v in table.items() if k != "enabled"}
+            if any(f.name == "seed" for f in fields(SCORERS[name])):
+                params["seed"] = config["seed"]
+            out.append(SCORERS[name](**copy.deepcopy(params)))
+    return out
+
+
+def build_gate(config: dict[str, Any], available: set[str], provided_by: dict[str, str]) -> Gate:
+    """The Gate for `config`. Rules on columns of disabled scorers are left out (see
+    `inactive_rules`); a rule on a column nobody provides is an error."""
+    rules = []
+    for column, table in config["gate"]["rules"].items():
+        if not table["enabled"] or column in inactive_rules(config, available, provided_by):
+            continue
+        if column not in available:
+            raise ConfigError(
+                f"gate.rules.{column}: no scorer or input column provides {column!r}; "
+                f"available: {', '.join(sorted(available))}"
+            )
+        rules.append(Rule(column, table.get("min"), table.get("max"), table["on_missing"]))
+    unique = config["gate"]["unique"]
+    step = None
+    if unique["enabled"] and unique["column"] in available:
+        if unique["prefer"] and unique["prefer"] not in available:
+            raise ConfigError(
+                f"gate.unique.prefer: no column {unique['prefer']!r}; "
+                f"available: {', '.join(sorted(available))}"
+            )
+        step = Unique(unique["column"], unique["prefer"], unique["prefer_highest"])
+    return Gate(tuple(rules), step)
+
+
+def inactive_rules(
+    config: dict[str, Any], available: set[str], provided_by: dict[str, str]
+) -> list[str]:
+    """Enabled rules whose column belongs to a disabled scorer and is not in the input."""
+    return [
+        col
+        for col, table in config["gate"]["rules"].items()
+        if table["enabled"] and col not in available and col in provided_by
+    ]
+
+
+def dumps(config: dict[str, Any]) -> str:
+    """The exact config as TOML (what `config.toml` holds and its sha256 covers)."""
+    return tomli_w.dumps(config)
+
+
+def sha256(config: dict[str, Any]) -> str:
+    """sha256 of `dumps(config)`."""
+    return hashlib.sha256(dumps(config).encode("utf-8")).hexdigest()
+
+
+def render_default() -> str:
+    """The default config as commented TOML."""
+    cfg = default_config()
+    lines = [
+        "# synthgate config: every key is optional; what you leave out takes the value below.",
+        *(_line(k, cfg[k], TOP_HELP[k]) for k in TOP_HELP),
+    ]
+    for name, table in cfg["scorers"].items():
+        helps = {f.name: f.metadata.get("help", "") for f in fields(SCORERS[name])}
+        helps["enabled"] = f"run the {name} scorer ({SCORERS[name].__doc__.splitlines()[0]})"
+        lines += ["", f"[scorers.{name}]", *(_line(k, v, helps[k]) for k, v in table.items())]
+    lines += ["", "[gate.unique]", *(_line(k, v, UNIQUE_HELP[k]) for k, v in
+                                      cfg["gate"]["unique"].items())]
+    lines += ["", "# Rules: keep a row only if min <= column <= max. For a flag, max = false",
+              "# rejects rows where it is true. on_missing: 'skip' or 'reject' a null value."]
+    for col, (rule, why) in DEFAULT_RULES.items():
+        lines += ["", f"[gate.rules.{col}]  # {why}"]
+        lines += [_line(k, v, "") for k, v in cfg["gate"]["rules"][col].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _line(key: str, value: Any, help_text: str) -> str:
+    text = tomli_w.dumps({key: value}).strip()
+    return f"{text}  # {help_text}" if help_text else text

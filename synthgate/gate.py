@@ -1,0 +1,109 @@
+"""The Gate: the only place that decides. Pure, model-free, records every failing rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+OnMissing = Literal["skip", "reject"]
+_REASON = r"^(?:not:)?(.+?)(?:[<>].*|:missing)?$"
+
+
+def format_bound(value: float | bool) -> str:
+    """How a threshold is written in a reason: 0.3, -3.5, 10."""
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Keep a row only if `min <= column <= max`. For a Boolean flag, `max = false` rejects
+    rows where the flag is true (reason: the column name)."""
+
+    column: str
+    min: float | bool | None = None
+    max: float | bool | None = None
+    on_missing: OnMissing = "skip"
+
+    def failures(self) -> list[tuple[pl.Expr, str]]:
+        """(condition, reason) pairs; each condition is true where the row fails."""
+        col = pl.col(self.column)
+        out: list[tuple[pl.Expr, str]] = []
+        if isinstance(self.max, bool):
+            out.append((col.cast(pl.Boolean) & pl.lit(not self.max), self.column))
+        elif self.max is not None:
+            out.append((col > self.max, f"{self.column}>{format_bound(self.max)}"))
+        if isinstance(self.min, bool):
+            out.append((~col.cast(pl.Boolean) & pl.lit(self.min), f"not:{self.column}"))
+        elif self.min is not None:
+            out.append((col < self.min, f"{self.column}<{format_bound(self.min)}"))
+        if self.on_missing == "reject":
+            out.append((col.is_null(), f"{self.column}:missing"))
+        return out
+
+
+@dataclass(frozen=True)
+class Unique:
+    """Among rows of one cluster that pass every rule, keep one: the first in input order, or
+    the highest (or lowest) value of `prefer`."""
+
+    column: str = "dedup_cluster"
+    prefer: str = ""
+    prefer_highest: bool = True
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Rules, then the unique step; adds `reasons: list[str]` and `accepted: bool`."""
+
+    rules: tuple[Rule, ...]
+    unique: Unique | None = None
+
+    def apply(self, frame: pl.DataFrame, id_col: str = "id") -> pl.DataFrame:
+        """Return `frame` with `reasons` and `accepted` added, rows in the same order."""
+        checks = [
+            pl.when(cond.fill_null(False)).then(pl.lit(reason))
+            for rule in self.rules
+            for cond, reason in rule.failures()
+        ]
+        reasons = (
+            pl.concat_list(checks).list.drop_nulls() if checks else pl.lit([], pl.List(pl.String))
+        )
+        out = frame.with_columns(reasons=reasons.cast(pl.List(pl.String)))
+        if self.unique is not None and self.unique.column in frame.columns:
+            out = self._unique(out, id_col)
+        return out.with_columns(accepted=pl.col("reasons").list.len() == 0)
+
+    def _unique(self, frame: pl.DataFrame, id_col: str) -> pl.DataFrame:
+        assert self.unique is not None
+        cluster = pl.col(self.unique.column)
+        passing = frame.with_row_index("_row").filter(
+            (pl.col("reasons").list.len() == 0) & cluster.is_not_null()
+        )
+        if self.unique.prefer:
+            order = [pl.col(self.unique.prefer), pl.col("_row")]
+            passing = passing.sort(
+                order, descending=[self.unique.prefer_highest, False], nulls_last=True
+            )
+        keeper = passing.group_by(self.unique.column, maintain_order=True).agg(
+            _keeper=pl.col(id_col).cast(pl.String).first()
+        )
+        joined = frame.join(keeper, on=self.unique.column, how="left", maintain_order="left")
+        loser = (pl.col("reasons").list.len() == 0) & (
+            pl.col(id_col).cast(pl.String) != pl.col("_keeper")
+        ).fill_null(False)
+        dup = pl.concat_list(pl.lit("duplicate_of:") + pl.col("_keeper"))
+        return joined.with_columns(
+            reasons=pl.when(loser).then(dup).otherwise(pl.col("reasons"))
+        ).drop("_keeper")
+
+
+def rule_expr(reason: pl.Expr) -> pl.Expr:
+    """The rule a reason came from: `quality_length_z<-3.5` -> quality_length_z,
+    `duplicate_of:17` -> unique."""
+    return (
+        pl.when(reason.str.starts_with("duplicate_of:"))
+        .then(pl.lit("unique"))
+        .otherwise(reason.str.extract(_REASON, 1))
+    )

@@ -1,0 +1,65 @@
+"""Turning a user's table into the canonical frame scorers read: id, text, label, source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from synthgate.errors import SynthgateError
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input columns hold the text, label, source and id. Only `text` is required;
+    a role whose column was named explicitly (not left at its default) must exist."""
+
+    text: str = "text"
+    label: str = "label"
+    source: str = "source"
+    id: str = "id"
+    explicit: frozenset[str] = frozenset()
+
+
+def canonical(frame: pl.DataFrame, cols: Columns, what: str, id_prefix: str = "") -> pl.DataFrame:
+    """Select and cast the role columns of `frame` as String; make ids where there are none."""
+    if frame.height == 0:
+        raise SynthgateError(f"{what}: no rows")
+    found = ", ".join(frame.columns) or "(none)"
+    out = {}
+    for role in ("text", "label", "source", "id"):
+        name = getattr(cols, role)
+        if name in frame.columns:
+            out[role] = _as_text(frame[name], what, name)
+        elif role == "text" or role in cols.explicit:
+            raise SynthgateError(f"{what}: no {role} column {name!r}; columns found: {found}")
+    result = pl.DataFrame(out)
+    if "id" not in result.columns:
+        result = result.with_columns(
+            id=pl.lit(id_prefix) + pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.String)
+        )
+    _check_ids(result["id"], what, cols.id)
+    return result
+
+
+def _as_text(series: pl.Series, what: str, name: str) -> pl.Series:
+    if series.dtype == pl.String:
+        return series
+    if series.dtype.is_nested() or series.dtype == pl.Binary:
+        raise SynthgateError(f"{what}: column {name!r} holds {series.dtype}, not text")
+    return series.cast(pl.String)
+
+
+def _check_ids(ids: pl.Series, what: str, name: str) -> None:
+    nulls = ids.is_null()
+    if nulls.any():
+        row = int(nulls.arg_max())  # type: ignore[arg-type]
+        raise SynthgateError(f"{what}: column {name!r} is empty at row {row + 1}")
+    dup = ids.is_duplicated()
+    if dup.any():
+        first = int(dup.arg_max())  # type: ignore[arg-type]
+        value = ids[first]
+        rows = [i + 1 for i in (ids == value).arg_true().head(3).to_list()]
+        raise SynthgateError(
+            f"{what}: duplicate id {value!r} in column {name!r} (rows {', '.join(map(str, rows))})"
+        )

@@ -1,0 +1,96 @@
+"""report.json: what the gate did, counted from the scored frame alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from synthgate.gate import Gate, rule_expr
+
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def build_report(
+    frame: pl.DataFrame,
+    gate: Gate,
+    score_columns: list[str],
+    label_col: str | None = None,
+    inactive_rules: list[str] | None = None,
+) -> dict[str, Any]:
+    """Counts per reason and rule, rows rejected by one rule only, skips, per-label acceptance,
+    quantiles of every numeric score column."""
+    reasons = frame.select(
+        pl.int_range(pl.len()).alias("row"), pl.col("reasons").alias("reason")
+    ).explode("reason").drop_nulls("reason")
+    reasons = reasons.with_columns(rule=rule_expr(pl.col("reason")))
+    rows_per_rule = reasons.unique(["row", "rule"])
+    only = rows_per_rule.filter(pl.len().over("row") == 1)
+    accepted = int(frame["accepted"].sum())
+    return {
+        "rows": frame.height,
+        "accepted": accepted,
+        "rejected": frame.height - accepted,
+        "rejected_by_reason": _counts(reasons, "reason"),
+        "rejected_by_rule": _counts(rows_per_rule, "rule"),
+        "rejected_only_by_rule": _counts(only, "rule"),
+        "skipped_by_rule": {
+            r.column: int(frame[r.column].null_count())
+            for r in gate.rules
+            if r.on_missing == "skip"
+        },
+        "inactive_rules": list(inactive_rules or []),
+        "acceptance_by_label": _by_label(frame, label_col),
+        "score_quantiles": {c: _quantiles(frame[c]) for c in score_columns if _numeric(frame[c])},
+    }
+
+
+def _counts(frame: pl.DataFrame, key: str) -> dict[str, int]:
+    if frame.height == 0:
+        return {}
+    counted = frame.group_by(key).len().sort(["len", key], descending=[True, False])
+    if key == "reason":  # one entry for all duplicate_of:<id> reasons
+        counted = (
+            counted.with_columns(
+                pl.when(pl.col(key).str.starts_with("duplicate_of:"))
+                .then(pl.lit("duplicate_of"))
+                .otherwise(pl.col(key))
+            )
+            .group_by(key, maintain_order=True)
+            .agg(pl.col("len").sum())
+            .sort(["len", key], descending=[True, False])
+        )
+    return dict(zip(counted[key].to_list(), counted["len"].to_list(), strict=True))
+
+
+def _by_label(frame: pl.DataFrame, label_col: str | None) -> dict[str, dict[str, Any]]:
+    if not label_col or label_col not in frame.columns:
+        return {}
+    grouped = (
+        frame.group_by(pl.col(label_col).cast(pl.String).fill_null("(none)").alias("label"))
+        .agg(rows=pl.len(), accepted=pl.col("accepted").sum())
+        .sort("label")
+    )
+    return {
+        row["label"]: {
+            "rows": row["rows"],
+            "accepted": row["accepted"],
+            "rate": row["accepted"] / row["rows"],
+        }
+        for row in grouped.iter_rows(named=True)
+    }
+
+
+def _numeric(series: pl.Series) -> bool:
+    return series.dtype.is_numeric() or series.dtype == pl.Boolean
+
+
+def _quantiles(series: pl.Series) -> dict[str, float | int | None]:
+    values = series.cast(pl.Float64).drop_nulls()
+    out: dict[str, float | int | None] = {"count": values.len(), "null": series.null_count()}
+    if values.len() == 0:
+        return out | {"min": None, "max": None, **{f"p{round(q * 100):02d}": None for q in QUANTILES}}
+    out |= {"min": float(values.min()), "max": float(values.max())}  # type: ignore[arg-type]
+    for q in QUANTILES:
+        out[f"p{round(q * 100):02d}"] = float(values.quantile(q, "linear"))  # type: ignore[arg-type]
+    return out

@@ -1,0 +1,16 @@
+"""The scorer registry: one dict, short names, the order scorers run in."""
+
+from __future__ import annotations
+
+from synthgate.scorers.base import Scorer
+from synthgate.scorers.dedup import DedupScorer
+from synthgate.scorers.quality import QualityScorer
+from synthgate.scorers.repetition import RepetitionScorer
+
+SCORERS: dict[str, type] = {
+    "quality": QualityScorer,
+    "repetition": RepetitionScorer,
+    "dedup": DedupScorer,
+}
+
+__all__ = ["SCORERS", "DedupScorer", "QualityScorer", "RepetitionScorer", "Scorer"]

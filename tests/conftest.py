@@ -1,0 +1,51 @@
+"""Shared fixtures. Tests never download: HF_HUB_OFFLINE is set before anything imports a hub."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from pathlib import Path  # noqa: E402
+
+import polars as pl  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path:
+    """../shared beside the repository, or $SYNTHGATE_SHARED."""
+    return Path(os.environ.get("SYNTHGATE_SHARED", REPO.parent / "shared"))
+
+
+def read_sms() -> pl.DataFrame:
+    """SMS Spam Collection as label, text (tab-separated, no header, no quoting)."""
+    path = shared_dir() / "data" / "sms_spam" / "SMSSpamCollection.tsv"
+    if not path.is_file():
+        pytest.skip(f"{path} not found (set SYNTHGATE_SHARED)")
+    rows = [line.rstrip("\n").split("\t", 1) for line in path.open(encoding="utf-8")]
+    return pl.DataFrame({"label": [r[0] for r in rows], "text": [r[1] for r in rows]})
+
+
+@pytest.fixture(scope="session")
+def sms() -> pl.DataFrame:
+    return read_sms()
+
+
+@pytest.fixture
+def real_small() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "label": ["ham", "ham", "spam", "ham", "spam", "ham"],
+            "text": [
+                "Are you coming to the cinema tonight or not?",
+                "I will call you when I get home from work.",
+                "WINNER! You have won a 1000 pound prize. Call 09061701461 now to claim.",
+                "Can you pick up some milk on the way back please",
+                "Free entry in a weekly competition to win cup final tickets. Text WIN to 87121",
+                "Sorry, I missed your call. Talk tomorrow?",
+            ],
+        }
+    )
