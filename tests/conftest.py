@@ -24,7 +24,7 @@ def read_sms() -> pl.DataFrame:
     """SMS Spam Collection as label, text (tab-separated, no header, no quoting)."""
     path = shared_dir() / "data" / "sms_spam" / "SMSSpamCollection.tsv"
     if not path.is_file():
-        pytest.skip(f"{path} not found (set SYNTHGATE_SHARED)")
+        pytest.fail(f"{path} not found (set SYNTHGATE_SHARED)")
     rows = [line.rstrip("\n").split("\t", 1) for line in path.open(encoding="utf-8")]
     return pl.DataFrame({"label": [r[0] for r in rows], "text": [r[1] for r in rows]})
 
