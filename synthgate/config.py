@@ -45,7 +45,7 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     "repetition_dup_8gram_frac": ({"max": 0.12}, "Gopher"),
     "repetition_dup_9gram_frac": ({"max": 0.11}, "Gopher"),
     "repetition_dup_10gram_frac": ({"max": 0.10}, "Gopher"),
-    "repetition_loop_frac": ({"max": 0.30}, "measured: no real SMS above it; loops score > 0.5"),
+    "repetition_loop_frac": ({"max": 0.5}, "measured: benchmarks/thresholds.py"),
     "repetition_compression_ratio": ({"max": 3.0}, "measured: 99.9th percentile of real SMS"),
     "dedup_real_exact": ({"max": False}, "a copy of a real row is never new data"),
     "dedup_real_jaccard": ({"max": 0.5}, "measured: two-word edits of SMS score 0.5 to 0.8"),
@@ -73,8 +73,10 @@ def _scorer_params(name: str) -> dict[str, Any]:
 
 def default_config() -> dict[str, Any]:
     """The full default config as a plain dict (what `init-config` prints)."""
-    rules = {col: {"enabled": True, **rule, "on_missing": "skip"} for col, (rule, _) in
-             DEFAULT_RULES.items()}
+    rules = {
+        col: {"enabled": True, **rule, "on_missing": "skip"}
+        for col, (rule, _) in DEFAULT_RULES.items()
+    }
     return {
         "seed": 0,
         "batch_size": 10_000,
@@ -233,11 +235,17 @@ def render_default() -> str:
         helps = {f.name: f.metadata.get("help", "") for f in fields(SCORERS[name])}
         helps["enabled"] = f"run the {name} scorer ({SCORERS[name].__doc__.splitlines()[0]})"
         lines += ["", f"[scorers.{name}]", *(_line(k, v, helps[k]) for k, v in table.items())]
-    lines += ["", "[gate.unique]", *(_line(k, v, UNIQUE_HELP[k]) for k, v in
-                                      cfg["gate"]["unique"].items())]
-    lines += ["", "# Rules: keep a row only if min <= column <= max. For a flag, max = false",
-              "# rejects rows where it is true. on_missing: 'skip' or 'reject' a null value."]
-    for col, (rule, why) in DEFAULT_RULES.items():
+    lines += [
+        "",
+        "[gate.unique]",
+        *(_line(k, v, UNIQUE_HELP[k]) for k, v in cfg["gate"]["unique"].items()),
+    ]
+    lines += [
+        "",
+        "# Rules: keep a row only if min <= column <= max. For a flag, max = false",
+        "# rejects rows where it is true. on_missing: 'skip' or 'reject' a null value.",
+    ]
+    for col, (_, why) in DEFAULT_RULES.items():
         lines += ["", f"[gate.rules.{col}]  # {why}"]
         lines += [_line(k, v, "") for k, v in cfg["gate"]["rules"][col].items()]
     return "\n".join(lines) + "\n"

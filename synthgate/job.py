@@ -62,15 +62,21 @@ def run_job(
     write_text(out / "config.toml", cfg.dumps(conf))
     timings = {"read": read_s, **scored.timings, "write": time.perf_counter() - t0}
     timings["total"] = time.perf_counter() - started
-    run = _run_record(conf, candidates_path, real_path, candidates.height, real.height, report,
-                      timings)
+    run = _run_record(
+        conf, candidates_path, real_path, candidates.height, real.height, report, timings
+    )
     write_text(out / "run.json", json.dumps(run, indent=2) + "\n")  # last: the run is complete
     return JobResult(out, report, run)
 
 
 def _run_record(
-    conf: dict, cand_path: str | Path, real_path: str | Path, n_cand: int, n_real: int,
-    report: dict, timings: dict[str, float],
+    conf: dict,
+    cand_path: str | Path,
+    real_path: str | Path,
+    n_cand: int,
+    n_real: int,
+    report: dict,
+    timings: dict[str, float],
 ) -> dict[str, Any]:
     return {
         "format_version": cfg.FORMAT_VERSION,
@@ -84,7 +90,11 @@ def _run_record(
         "config": conf,
         "config_sha256": cfg.sha256(conf),
         "inputs": {
-            "candidates": {"path": str(cand_path), "sha256": file_sha256(cand_path), "rows": n_cand},
+            "candidates": {
+                "path": str(cand_path),
+                "sha256": file_sha256(cand_path),
+                "rows": n_cand,
+            },
             "real": {"path": str(real_path), "sha256": file_sha256(real_path), "rows": n_real},
         },
         "counts": {k: report[k] for k in ("rows", "accepted", "rejected")},

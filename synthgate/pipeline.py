@@ -124,7 +124,9 @@ def _numeric(frame: pl.DataFrame, column: str) -> pl.Series:
     if series.dtype.is_numeric() or series.dtype == pl.Boolean:
         return series
     if series.dtype != pl.String:
-        raise SynthgateError(f"gate.rules.{column}: column {column!r} is {series.dtype}, not numeric")
+        raise SynthgateError(
+            f"gate.rules.{column}: column {column!r} is {series.dtype}, not numeric"
+        )
     parsed = series.str.strip_chars().cast(pl.Float64, strict=False)
     bad = parsed.is_null() & series.is_not_null() & (series.str.strip_chars() != "")
     if bad.any():

@@ -20,9 +20,11 @@ def build_report(
 ) -> dict[str, Any]:
     """Counts per reason and rule, rows rejected by one rule only, skips, per-label acceptance,
     quantiles of every numeric score column."""
-    reasons = frame.select(
-        pl.int_range(pl.len()).alias("row"), pl.col("reasons").alias("reason")
-    ).explode("reason").drop_nulls("reason")
+    reasons = (
+        frame.select(pl.int_range(pl.len()).alias("row"), pl.col("reasons").alias("reason"))
+        .explode("reason")
+        .drop_nulls("reason")
+    )
     reasons = reasons.with_columns(rule=rule_expr(pl.col("reason")))
     rows_per_rule = reasons.unique(["row", "rule"])
     only = rows_per_rule.filter(pl.len().over("row") == 1)
@@ -55,6 +57,7 @@ def _counts(frame: pl.DataFrame, key: str) -> dict[str, int]:
                 pl.when(pl.col(key).str.starts_with("duplicate_of:"))
                 .then(pl.lit("duplicate_of"))
                 .otherwise(pl.col(key))
+                .alias(key)
             )
             .group_by(key, maintain_order=True)
             .agg(pl.col("len").sum())
@@ -89,7 +92,11 @@ def _quantiles(series: pl.Series) -> dict[str, float | int | None]:
     values = series.cast(pl.Float64).drop_nulls()
     out: dict[str, float | int | None] = {"count": values.len(), "null": series.null_count()}
     if values.len() == 0:
-        return out | {"min": None, "max": None, **{f"p{round(q * 100):02d}": None for q in QUANTILES}}
+        return out | {
+            "min": None,
+            "max": None,
+            **{f"p{round(q * 100):02d}": None for q in QUANTILES},
+        }
     out |= {"min": float(values.min()), "max": float(values.max())}  # type: ignore[arg-type]
     for q in QUANTILES:
         out[f"p{round(q * 100):02d}"] = float(values.quantile(q, "linear"))  # type: ignore[arg-type]

@@ -10,11 +10,11 @@ _PUNCT = r"[\p{P}\p{S}]+"
 
 
 def unescape_html(texts: pl.Series) -> pl.Series:
-    """Decode HTML entities (`&lt;`, `&amp;`, `&#39;`); only rows holding '&' pay for it."""
+    """Decode HTML entities (`&lt;`, `&amp;lt;`, `&#39;`); only rows holding '&' pay for it."""
     has_amp = texts.str.contains("&", literal=True).fill_null(False)
     if not has_amp.any():
         return texts
-    decoded = [html.unescape(t) if flag else t for t, flag in zip(texts, has_amp, strict=True)]
+    decoded = [_unescape(t) if flag else t for t, flag in zip(texts, has_amp, strict=True)]
     return pl.Series(texts.name, decoded, dtype=pl.String)
 
 
@@ -33,3 +33,13 @@ def normalize(texts: pl.Series) -> pl.Series:
 def words(text: str) -> list[str]:
     """Whitespace tokens."""
     return text.split()
+
+
+def _unescape(text: str, rounds: int = 3) -> str:
+    # Scraped and re-exported text is often escaped twice (`&amp;lt;`): decode to a fixed point.
+    for _ in range(rounds):
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text

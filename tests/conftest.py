@@ -7,10 +7,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import polars as pl  # noqa: E402
-import pytest  # noqa: E402
+import polars as pl
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -89,9 +89,11 @@ class DedupScorer:
                 "key": nodes["key"],
                 "dedup_real_exact": exact,
                 "dedup_real_jaccard": np.where(exact.to_numpy(), 1.0, best_j),
-                "dedup_real_match": reals["id"].gather(np.clip(match_idx, 0, None)).set(
-                    pl.Series(match_idx < 0), None
-                ) if reals.height else pl.Series([None] * nodes.height, dtype=pl.String),
+                "dedup_real_match": reals["id"]
+                .gather(np.clip(match_idx, 0, None))
+                .set(pl.Series(match_idx < 0), None)
+                if reals.height
+                else pl.Series([None] * nodes.height, dtype=pl.String),
                 "first_row": nodes["row"].gather(cluster),
             }
         )

@@ -82,16 +82,20 @@ class QualityScorer:
         non_space = text.str.count_matches(r"\S")
         chars = text.str.len_chars()
         log_len = (chars.cast(pl.Float64) + 1.0).log()
-        artifacts = pl.sum_horizontal(
-            [text.str.count_matches(p).cast(pl.Int64) for p in self.artifact_patterns]
-        ) if self.artifact_patterns else pl.lit(0, pl.Int64)
+        artifacts = (
+            pl.sum_horizontal(
+                [text.str.count_matches(p).cast(pl.Int64) for p in self.artifact_patterns]
+            )
+            if self.artifact_patterns
+            else pl.lit(0, pl.Int64)
+        )
         return batch.select(
             quality_invalid=(non_space == 0),
             quality_words=text.str.count_matches(r"\S+").cast(pl.Int64),
             quality_chars=chars.cast(pl.Int64),
-            quality_alpha_frac=pl.when(non_space > 0).then(
-                text.str.count_matches(r"\p{Alphabetic}") / non_space
-            ).cast(pl.Float64),
+            quality_alpha_frac=pl.when(non_space > 0)
+            .then(text.str.count_matches(r"\p{Alphabetic}") / non_space)
+            .cast(pl.Float64),
             quality_length_z=(
                 _MAD_TO_SIGMA * (log_len - self.log_len_median_) / self.log_len_mad_
             ).cast(pl.Float64),

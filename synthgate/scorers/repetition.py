@@ -55,7 +55,9 @@ class RepetitionScorer:
 
     def __post_init__(self) -> None:
         if self.loop_max_span < 1:
-            raise ConfigError(f"scorers.repetition.loop_max_span: must be >= 1; got {self.loop_max_span}")
+            raise ConfigError(
+                f"scorers.repetition.loop_max_span: must be >= 1; got {self.loop_max_span}"
+            )
         if self.top_ngram_min_count < 2:
             raise ConfigError(
                 "scorers.repetition.top_ngram_min_count: must be >= 2; "
@@ -89,9 +91,7 @@ class RepetitionScorer:
         else:
             zeros = tuple(
                 top_ngram_chars(words, n, self.top_ngram_min_count) / total for n in TOP_NS
-            ) + tuple(
-                dup_ngram_chars(words, n) / total for n in DUP_NS
-            )
+            ) + tuple(dup_ngram_chars(words, n) / total for n in DUP_NS)
             loop = loops(words, self.loop_max_span, self.loop_min_repeats)
         return (line_frac, line_char_frac, *zeros, *loop, compression_ratio(text))
 
