@@ -31,7 +31,7 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
         {"min": -3.5, "max": 3.5},
         "modified z-score outlier cut-off 3.5 (Iglewicz & Hoaglin 1993) on log length vs real",
     ),
-    "quality_alpha_frac": ({"min": 0.4}, "measured: 0.4% of real SMS fall below 0.4"),
+    "quality_alpha_frac": ({"min": 0.4}, "measured: benchmarks/thresholds.py"),
     "quality_artifacts": ({"max": 0}, "a leftover special token or separator line is a defect"),
     "quality_label_echo": ({"max": False}, "the prompt's label leaked into the text"),
     "repetition_dup_line_frac": ({"max": 0.30}, "Gopher"),
@@ -46,9 +46,9 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     "repetition_dup_9gram_frac": ({"max": 0.11}, "Gopher"),
     "repetition_dup_10gram_frac": ({"max": 0.10}, "Gopher"),
     "repetition_loop_frac": ({"max": 0.5}, "measured: benchmarks/thresholds.py"),
-    "repetition_compression_ratio": ({"max": 3.0}, "measured: 99.9th percentile of real SMS"),
+    "repetition_compression_ratio": ({"max": 3.0}, "measured: benchmarks/thresholds.py"),
     "dedup_real_exact": ({"max": False}, "a copy of a real row is never new data"),
-    "dedup_real_jaccard": ({"max": 0.5}, "measured: two-word edits of SMS score 0.5 to 0.8"),
+    "dedup_real_jaccard": ({"max": 0.6}, "measured: benchmarks/thresholds.py"),
 }
 
 RULE_KEYS = ("enabled", "min", "max", "on_missing")

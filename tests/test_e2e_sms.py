@@ -82,7 +82,7 @@ def test_clean_held_out_rows_are_accepted(scored: pl.DataFrame) -> None:
     ("kind", "reason"),
     [
         ("exact", "dedup_real_exact"),
-        ("near", "dedup_real_jaccard>0.5"),
+        ("near", "dedup_real_jaccard>0.6"),
         ("loop", "repetition_loop_frac>0.5"),
         ("artifact", "quality_artifacts>0"),
         ("echo", "quality_label_echo"),

@@ -23,7 +23,7 @@ class DedupScorer:
     """
 
     shingle_size: int = field(
-        default=4, metadata={"help": "character n-gram size of the MinHash shingles"}
+        default=3, metadata={"help": "character n-gram size of the MinHash shingles"}
     )
     num_perm: int = field(default=128, metadata={"help": "MinHash permutations"})
     near_threshold: float = field(

@@ -111,20 +111,27 @@ def dup_lines(text: str) -> tuple[float | None, float | None]:
 
 
 def top_ngram_chars(words: list[str], n: int, min_count: int = 3) -> int:
-    """Characters covered by the most frequent n-gram, counted only if it occurs `min_count`
-    times or more.
+    """Characters of the words covered by the most frequent n-gram, counted only if it occurs
+    `min_count` times or more.
 
     Gopher and datatrove count the top n-gram even when it occurs once, which rejects every
     text of a few words (one 2-gram covers all of it). In a text of 50+ words, the length
     Gopher filtered, an n-gram seen twice can hardly reach its 16-20% cut-offs, so requiring
     three occurrences changes little there, while in an SMS "call him ... call him" is
-    speech, not a loop (benchmarks/thresholds.py measures it).
+    speech, not a loop (benchmarks/thresholds.py measures it). Overlapping occurrences
+    ("ha ha ha") count each word once, so the share never exceeds 1.
     """
     if len(words) < n:
         return 0
-    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    gram, count = counts.most_common(1)[0]
-    return sum(len(w) for w in gram) * count if count >= min_count else 0
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    gram, count = Counter(grams).most_common(1)[0]
+    if count < min_count:
+        return 0
+    covered = set()
+    for i, g in enumerate(grams):
+        if g == gram:
+            covered.update(range(i, i + n))
+    return sum(len(words[i]) for i in covered)
 
 
 def dup_ngram_chars(words: list[str], n: int) -> int:

@@ -1,0 +1,113 @@
+"""Where the measured default thresholds come from.
+
+Real text held out from a real set and submitted as candidates must pass the default gate; text
+with a planted defect must fail for its reason. This script measures both on SMS Spam, and the
+held-out pass rate on two other real sets (ML project descriptions, CoLA sentences):
+
+    python benchmarks/thresholds.py
+
+Reads ../shared/data (or $SYNTHGATE_SHARED/data). Results: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import polars as pl
+
+import synthgate
+from synthgate import plant
+from synthgate.config import merge_config
+
+SHARED = Path(os.environ.get("SYNTHGATE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SEED = 0
+
+
+def sms() -> pl.DataFrame:
+    path = SHARED / "data/sms_spam/SMSSpamCollection.tsv"
+    rows = [line.rstrip("\n").split("\t", 1) for line in path.open(encoding="utf-8")]
+    return pl.DataFrame({"label": [r[0] for r in rows], "text": [r[1] for r in rows]})
+
+
+def madewithml() -> pl.DataFrame:
+    frame = pl.read_csv(SHARED / "data/madewithml/dataset.csv")
+    return frame.select(pl.col("tag").alias("label"), pl.col("description").alias("text"))
+
+
+def cola() -> pl.DataFrame:
+    path = SHARED / "data/cola/in_domain_train.tsv"
+    rows = [line.rstrip("\n").split("\t") for line in path.open(encoding="utf-8")]
+    return pl.DataFrame({"label": [r[1] for r in rows], "text": [r[3] for r in rows]})
+
+
+def held_out_pass_rates() -> None:
+    print("## Held-out real rows submitted as candidates (default gate)\n")
+    print("| data set | real rows | held-out rows | accepted | top rejecting rules (share) |")
+    print("|---|---|---|---|---|")
+    for name, frame in (("SMS Spam", sms()), ("madewithml", madewithml()), ("CoLA", cola())):
+        real, held = plant.holdout(frame, 0.2, seed=SEED)
+        out = synthgate.score(held, real)
+        rules = out["reasons"].explode().drop_nulls().str.replace(r"[<>:].*", "")
+        top = rules.value_counts(sort=True).head(4)
+        shares = ", ".join(f"{r} {c / out.height:.1%}" for r, c in top.iter_rows())
+        print(
+            f"| {name} | {real.height} | {held.height} | {out['accepted'].mean():.1%} | {shares} |"
+        )
+
+
+def score_quantiles() -> None:
+    print("\n## Score quantiles on held-out SMS rows and on planted defects\n")
+    real, held = plant.holdout(sms(), 0.2, seed=SEED)
+    rng = random.Random(SEED)
+    texts = held["text"].to_list()
+    kinds = {
+        "held-out": texts,
+        "loop": [plant.loop(t, rng) for t in texts[:300]],
+    }
+    cols = [
+        "quality_alpha_frac",
+        "quality_length_z",
+        "repetition_loop_frac",
+        "repetition_compression_ratio",
+        "repetition_top_2gram_frac",
+    ]
+    print("| rows | column | p0.1 | p1 | p50 | p99 | p99.9 | max |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, rows in kinds.items():
+        out = synthgate.score(pl.DataFrame({"text": rows}), real)
+        for col in cols:
+            s = out[col].drop_nulls()
+            qs = [s.quantile(q) for q in (0.001, 0.01, 0.5, 0.99, 0.999)] + [s.max()]
+            print(f"| {kind} | {col} | " + " | ".join(f"{q:.3f}" for q in qs) + " |")
+
+
+def near_copy_tradeoff() -> None:
+    print("\n## Near copies: shingle size and threshold (SMS, rows of 10+ words)\n")
+    real, held = plant.holdout(sms(), 0.2, seed=SEED)
+    rng = random.Random(SEED)
+    vocab = sorted({w for t in real["text"] for w in t.split()})
+    long_real = [t for t in real["text"] if len(t.split()) >= 10]
+    near = {
+        k: [plant.near_copy(t, rng, vocab, k) for t in rng.sample(long_real, 400)] for k in (2, 3)
+    }
+    print("| shingle | threshold | held-out rejected | 2-word edits caught | 3-word edits caught |")
+    print("|---|---|---|---|---|")
+    for size in (3, 4, 5):
+        conf = merge_config({"scorers": {"dedup": {"shingle_size": size}}})
+        j = {
+            name: synthgate.score(pl.DataFrame({"text": rows}), real, conf)["dedup_real_jaccard"]
+            for name, rows in (("held", held["text"].to_list()), ("2", near[2]), ("3", near[3]))
+        }
+        for t in (0.4, 0.5, 0.6):
+            print(
+                f"| {size} | {t} | {(j['held'] > t).mean():.1%} | {(j['2'] > t).mean():.1%} | "
+                f"{(j['3'] > t).mean():.1%} |"
+            )
+
+
+if __name__ == "__main__":
+    held_out_pass_rates()
+    score_quantiles()
+    near_copy_tradeoff()
