@@ -182,8 +182,9 @@ def build_gate(config: dict[str, Any], available: set[str], provided_by: dict[st
     """The Gate for `config`. Rules on columns of disabled scorers are left out (see
     `inactive_rules`); a rule on a column nobody provides is an error."""
     rules = []
+    inactive = set(inactive_rules(config, available, provided_by))
     for column, table in config["gate"]["rules"].items():
-        if not table["enabled"] or column in inactive_rules(config, available, provided_by):
+        if not table["enabled"] or column in inactive:
             continue
         if column not in available:
             raise ConfigError(
