@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from rich.table import Table
 from synthgate import config as cfg
 from synthgate.errors import SynthgateError
 from synthgate.inputs import Columns
-from synthgate.job import run_job
+from synthgate.job import RUN_FILES, run_job
 from synthgate.pipeline import Progress as ProgressFn
 
 
@@ -46,8 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         return _score(args, Console(highlight=False), err)
     except SynthgateError as exc:
-        err.print(f"synthgate: error: {exc}", markup=False, soft_wrap=True)
-        return 2
+        return _fail(err, str(exc))
+    except OSError as exc:  # a path the library did not check: a config folder, a full disk
+        return _fail(err, f"{exc.filename or 'synthgate'}: {exc.strerror or exc}")
+
+
+def _fail(err: Console, message: str) -> int:
+    err.print(f"synthgate: error: {message}", markup=False, soft_wrap=True)
+    return 2
 
 
 def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -56,10 +63,12 @@ def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
         **{r: v for r, v in roles.items() if v is not None},
         explicit=frozenset(r for r, v in roles.items() if v is not None),
     )
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # fail before scoring
+        raise SynthgateError(f"{args.out}: --out exists and is not a directory")
     with _progress(err) as progress:
         result = run_job(args.candidates, args.real, args.out, args.config, columns, progress)
     out.print(summary_table(result.report))
-    out.print(f"wrote {result.out_dir}/ ({', '.join(('scored.parquet', 'accepted.parquet', 'report.json', 'config.toml', 'run.json'))})")
+    out.print(f"wrote {result.out_dir}/ ({', '.join(RUN_FILES)})", soft_wrap=True)
     return 0
 
 
@@ -80,16 +89,25 @@ def _progress(console: Console) -> Iterator[ProgressFn]:
             tasks[step] = bars.add_task(step, total=total)
         bars.update(tasks[step], completed=done, total=total)
 
-    with bars:
+    bars.start()
+    try:
         yield update
+    except BaseException:
+        # A failed run leaves only its error line: erase the bars, skip Progress.stop's newline.
+        bars.live.transient = True
+        bars.live.stop()
+        raise
+    bars.stop()
 
 
 def summary_table(report: dict[str, Any]) -> Table:
     """Rows in, accepted, and per rule: rows rejected by it and by it alone."""
     rows = report["rows"]
-    table = Table(title=f"synthgate: {report['accepted']:,} of {rows:,} accepted "
-                        f"({_pct(report['accepted'], rows)})")
-    table.add_column("rule")
+    table = Table(
+        title=f"synthgate: {report['accepted']:,} of {rows:,} accepted "
+        f"({_pct(report['accepted'], rows)})"
+    )
+    table.add_column("rule", no_wrap=True)  # a truncated rule name is no use
     table.add_column("rejected", justify="right")
     table.add_column("only by this rule", justify="right")
     table.add_column("skipped (missing)", justify="right")

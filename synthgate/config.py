@@ -52,6 +52,12 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 RULE_KEYS = ("enabled", "min", "max", "on_missing")
+RULE_HELP = {
+    "enabled": "false turns the rule off",
+    "min": "reject rows below this",
+    "max": "reject rows above this (for a flag, false rejects rows where it is true)",
+    "on_missing": "'skip' lets a null through (counted); 'reject' fails it as <column>:missing",
+}
 UNIQUE_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "column": "dedup_cluster",
@@ -94,6 +100,8 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
         user = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SynthgateError(f"{path}: no such config file") from exc
+    except OSError as exc:
+        raise SynthgateError(f"{path}: cannot read config: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SynthgateError(f"{path}: invalid TOML: {exc}") from exc
     return merge_config(user)
@@ -248,7 +256,7 @@ def render_default() -> str:
     ]
     for col, (_, why) in DEFAULT_RULES.items():
         lines += ["", f"[gate.rules.{col}]  # {why}"]
-        lines += [_line(k, v, "") for k, v in cfg["gate"]["rules"][col].items()]
+        lines += [_line(k, v, RULE_HELP[k]) for k, v in cfg["gate"]["rules"][col].items()]
     return "\n".join(lines) + "\n"
 
 

@@ -11,8 +11,9 @@ from synthgate.errors import SynthgateError
 
 @dataclass(frozen=True)
 class Columns:
-    """Which input columns hold the text, label, source and id. Only `text` is required;
-    a role whose column was named explicitly (not left at its default) must exist."""
+    """Which input columns hold the text, label, source and id. Only `text` is required; a
+    role whose column was named explicitly (not left at its default) must exist in the
+    candidates. The real set needs only `text` and uses the other roles where present."""
 
     text: str = "text"
     label: str = "label"
@@ -21,8 +22,16 @@ class Columns:
     explicit: frozenset[str] = frozenset()
 
 
-def canonical(frame: pl.DataFrame, cols: Columns, what: str, id_prefix: str = "") -> pl.DataFrame:
-    """Select and cast the role columns of `frame` as String; make ids where there are none."""
+def canonical(
+    frame: pl.DataFrame,
+    cols: Columns,
+    what: str,
+    id_prefix: str = "",
+    *,
+    reference: bool = False,
+) -> pl.DataFrame:
+    """Select and cast the role columns of `frame` as String; make ids where there are none.
+    `reference`: the real set, where an explicitly named column other than text may be absent."""
     if frame.height == 0:
         raise SynthgateError(f"{what}: no rows")
     found = ", ".join(frame.columns) or "(none)"
@@ -31,7 +40,7 @@ def canonical(frame: pl.DataFrame, cols: Columns, what: str, id_prefix: str = ""
         name = getattr(cols, role)
         if name in frame.columns:
             out[role] = _as_text(frame[name], what, name)
-        elif role == "text" or role in cols.explicit:
+        elif role == "text" or (role in cols.explicit and not reference):
             raise SynthgateError(f"{what}: no {role} column {name!r}; columns found: {found}")
     result = pl.DataFrame(out)
     if "id" not in result.columns:
@@ -51,9 +60,9 @@ def _as_text(series: pl.Series, what: str, name: str) -> pl.Series:
 
 
 def _check_ids(ids: pl.Series, what: str, name: str) -> None:
-    nulls = ids.is_null()
-    if nulls.any():
-        row = int(nulls.arg_max())  # type: ignore[arg-type]
+    empty = ids.is_null() | (ids.str.strip_chars() == "")  # "" is what an empty CSV cell reads as
+    if empty.any():
+        row = int(empty.arg_max())  # type: ignore[arg-type]
         raise SynthgateError(f"{what}: column {name!r} is empty at row {row + 1}")
     dup = ids.is_duplicated()
     if dup.any():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -18,25 +19,43 @@ EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
 
 
 def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a .csv, .tsv, .jsonl/.ndjson or .parquet file; every failure is one SynthgateError."""
+    """Read a .csv, .tsv, .jsonl/.ndjson or .parquet file holding at least one row. Every
+    failure is one SynthgateError naming the file, and the line where one is known."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in EXTENSIONS:
-        raise SynthgateError(
-            f"{path}: unknown extension {suffix or '(none)'!r}; expected one of {', '.join(EXTENSIONS)}"
-        )
+    if path.is_dir():
+        raise SynthgateError(f"{path}: is a directory, not a file")
     if not path.is_file():
         raise SynthgateError(f"{path}: no such file")
+    if suffix not in EXTENSIONS:
+        known = ", ".join(EXTENSIONS)
+        raise SynthgateError(
+            f"{path}: unknown extension {suffix or '(none)'!r}; expected one of {known}"
+        )
+    if path.stat().st_size == 0:
+        raise SynthgateError(f"{path}: empty file")
+    frame = _read(path, suffix)
+    if frame.height == 0:
+        raise SynthgateError(f"{path}: no rows")
+    return frame
+
+
+def _read(path: Path, suffix: str) -> pl.DataFrame:
+    sep = "\t" if suffix == ".tsv" else ","
+    raw = b""
     try:
         if suffix == ".parquet":
             return pl.read_parquet(path)
         raw = path.read_bytes()
         if suffix in (".jsonl", ".ndjson"):
             return _read_jsonl(path, raw)
-        return _read_delimited(raw, "\t" if suffix == ".tsv" else ",")
+        return _read_delimited(raw, sep)
     except SynthgateError:
         raise
     except Exception as exc:  # polars and arrow raise many types; the user needs one line
+        where = _csv_problem(raw, sep) if raw and suffix in (".csv", ".tsv") else None
+        if where:
+            raise SynthgateError(f"{path}:{where}") from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SynthgateError(f"{path}: cannot read {suffix[1:]} file: {first}") from exc
 
@@ -55,10 +74,32 @@ def _read_delimited(raw: bytes, sep: str) -> pl.DataFrame:
     )
 
 
+def _csv_problem(raw: bytes, sep: str) -> str | None:
+    """`LINE: what` for the first malformed record Python's csv module finds, else None."""
+    text = raw.decode("utf-8-sig", errors="replace")
+    quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting, strict=True)
+    width, start = -1, 1  # start: the line the current record begins on
+    try:
+        for row in reader:
+            if width < 0:
+                width = len(row)
+            elif len(row) > width:
+                return f"{start}: {len(row)} fields, but the header has {width}"
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "end of data" in str(exc):
+            return f"{start}: unterminated quote (a field opened with '\"' is never closed)"
+        return f"{start}: malformed CSV ({exc})"
+    return None
+
+
 def _read_jsonl(path: Path, raw: bytes) -> pl.DataFrame:
-    text = raw.decode("utf-8", errors="replace")
+    # Lines end at \n only: str.splitlines would also split inside a string at U+2028 or
+    # U+0085, which JSON allows unescaped. utf-8-sig drops a byte-order mark.
+    text = raw.decode("utf-8-sig", errors="replace")
     rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -84,7 +125,10 @@ def file_sha256(path: str | Path) -> str:
 
 def write_atomic(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SynthgateError(f"{path.parent}: cannot create directory ({exc.strerror})") from exc
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -55,14 +55,19 @@ def run_scoring(
     progress: Progress | None = None,
 ) -> Scored:
     """`score`, keeping the config, gate and timings for the run record."""
-    conf = config if isinstance(config, dict) else cfg.load_config(config)
+    conf = cfg.merge_config(config) if isinstance(config, dict) else cfg.load_config(config)
     columns = columns or Columns()
     report = progress or (lambda step, done, total: None)
     timings: dict[str, float] = {}
     cand = canonical(candidates, columns, "candidates")
-    ref = canonical(real, columns, "real", id_prefix="real:")
+    ref = canonical(real, columns, "real", id_prefix="real:", reference=True)
     scorers = cfg.build_scorers(conf)
     _check_clashes(candidates, scorers)
+    id_col = columns.id if columns.id in candidates.columns else "id"
+    # Config and user columns are checked before any scoring: a typo must not cost a long run.
+    gate, inactive = _build_gate(conf, candidates, scorers)
+    user_cols = [r.column for r in gate.rules if r.column in candidates.columns]
+    view = candidates.select(_numeric(candidates, c) for c in user_cols)
     for scorer in scorers:
         start = time.perf_counter()
         report(f"fit {scorer.name}", 0, 1)
@@ -70,11 +75,11 @@ def run_scoring(
         report(f"fit {scorer.name}", 1, 1)
         timings[f"fit_{scorer.name}"] = time.perf_counter() - start
     scores = _score_batches(cand, scorers, conf["batch_size"], report, timings)
-    out = candidates if columns.id in candidates.columns else candidates.with_columns(id=cand["id"])
+    out = candidates if id_col in candidates.columns else candidates.with_columns(id=cand["id"])
     out = pl.concat([out, scores], how="horizontal")
-    id_col = columns.id if columns.id in candidates.columns else "id"
     start = time.perf_counter()
-    gate, inactive, gated = _gate(conf, out, id_col)
+    decided = gate.apply(out.with_columns(view), id_col=id_col)
+    gated = out.with_columns(decided.select(GATE_COLUMNS))
     timings["gate"] = time.perf_counter() - start
     if gated.height != candidates.height:  # habit 4: rows out == rows in, before any write
         raise RuntimeError(f"internal error: {candidates.height} rows in, {gated.height} out")
@@ -103,19 +108,15 @@ def _check_clashes(candidates: pl.DataFrame, scorers: list) -> None:
     for name in produced:
         if name in candidates.columns:
             raise SynthgateError(
-                f"candidates: column {name!r} clashes with an output column of synthgate; "
-                "rename it (or pass a run's scored.parquet to `regate`)"
+                f"candidates: column {name!r} clashes with an output column of synthgate; rename it"
             )
 
 
-def _gate(conf: dict, out: pl.DataFrame, id_col: str) -> tuple[Gate, list[str], pl.DataFrame]:
+def _build_gate(conf: dict, candidates: pl.DataFrame, scorers: list) -> tuple[Gate, list[str]]:
     provided_by = {col: name for name, cls in SCORERS.items() for col in cls.columns}
-    available = set(out.columns)
+    available = {*candidates.columns, "id", *(c for s in scorers for c in s.columns)}
     gate = cfg.build_gate(conf, available, provided_by)
-    inactive = cfg.inactive_rules(conf, available, provided_by)
-    view = out.with_columns(_numeric(out, rule.column) for rule in gate.rules)
-    decided = gate.apply(view, id_col=id_col)
-    return gate, inactive, out.with_columns(decided.select(GATE_COLUMNS))
+    return gate, cfg.inactive_rules(conf, available, provided_by)
 
 
 def _numeric(frame: pl.DataFrame, column: str) -> pl.Series:

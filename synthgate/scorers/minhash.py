@@ -8,6 +8,8 @@ from collections.abc import Iterable
 import numpy as np
 from datasketch import MinHash
 
+_CHUNK = 4096
+
 
 def shingles(text: str, size: int) -> set[bytes]:
     """Character `size`-grams of a normalised text as bytes; a shorter text is one shingle."""
@@ -19,13 +21,16 @@ def shingles(text: str, size: int) -> set[bytes]:
 
 def signatures(texts: Iterable[str], size: int, num_perm: int, seed: int) -> np.ndarray:
     """One row of `num_perm` uint32 min-hashes per text (datasketch, CRC32 shingle hashes)."""
-    sets = [shingles(t, size) for t in texts]
-    if not sets:
-        return np.zeros((0, num_perm), dtype=np.uint32)
-    # CRC32 instead of datasketch's default SHA-1 halves the time (benchmarks/README.md) and
-    # needs no cryptographic strength: MinHash only needs well-spread 32-bit values.
-    hashes = MinHash.bulk(sets, num_perm=num_perm, seed=seed, hashfunc=zlib.crc32)
-    return np.stack([m.hashvalues for m in hashes]).astype(np.uint32, copy=False)
+    texts = list(texts)
+    out = np.zeros((len(texts), num_perm), dtype=np.uint32)
+    # Chunks keep datasketch's per-text objects from piling up (peak memory).
+    for lo in range(0, len(texts), _CHUNK):
+        sets = [shingles(t, size) for t in texts[lo : lo + _CHUNK]]
+        # CRC32 instead of datasketch's default SHA-1 halves the time and needs no
+        # cryptographic strength: MinHash only needs well-spread 32-bit values.
+        hashes = MinHash.bulk(sets, num_perm=num_perm, seed=seed, hashfunc=zlib.crc32)
+        out[lo : lo + len(sets)] = np.stack([m.hashvalues for m in hashes])
+    return out
 
 
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:

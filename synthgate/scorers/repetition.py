@@ -86,14 +86,24 @@ class RepetitionScorer:
         line_frac, line_char_frac = dup_lines(text)
         total = sum(len(w) for w in words)
         if len(set(words)) == len(words):  # no word repeats: no repeated n-gram, no loop
-            zeros = (0.0,) * (len(TOP_NS) + len(DUP_NS))
+            fracs = (0.0,) * (len(TOP_NS) + len(DUP_NS))
             loop: tuple[float, int] = (0.0, 1)
         else:
-            zeros = tuple(
-                top_ngram_chars(words, n, self.top_ngram_min_count) / total for n in TOP_NS
-            ) + tuple(dup_ngram_chars(words, n) / total for n in DUP_NS)
+            fracs = self._ngram_fracs(words, total)
             loop = loops(words, self.loop_max_span, self.loop_min_repeats)
-        return (line_frac, line_char_frac, *zeros, *loop, compression_ratio(text))
+        return (line_frac, line_char_frac, *fracs, *loop, compression_ratio(text))
+
+    def _ngram_fracs(self, words: list[str], total: int) -> tuple[float, ...]:
+        # Shortcuts that change no value: an n-gram occurring k times means its (n-1)-gram
+        # prefix occurs k times, and a repeated (n+1)-gram contains a repeated n-gram.
+        top: list[float] = []
+        for n in TOP_NS:
+            chars = top_ngram_chars(words, n, self.top_ngram_min_count) if not top or top[-1] else 0
+            top.append(chars / total)
+        dup: list[float] = []
+        for n in DUP_NS:
+            dup.append(dup_ngram_chars(words, n) / total if not dup or dup[-1] else 0.0)
+        return (*top, *dup)
 
 
 def dup_lines(text: str) -> tuple[float | None, float | None]:
