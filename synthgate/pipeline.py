@@ -11,10 +11,12 @@ from typing import Any
 import polars as pl
 
 from synthgate import config as cfg
+from synthgate.embed import Embeddings
 from synthgate.errors import SynthgateError
 from synthgate.gate import Gate
 from synthgate.inputs import Columns, canonical
 from synthgate.scorers import SCORERS
+from synthgate.scorers.base import Resources
 
 Progress = Callable[[str, int, int], None]
 """progress(step, done, total): called as work advances; the CLI draws bars from it."""
@@ -31,6 +33,7 @@ class Scored:
     gate: Gate
     inactive_rules: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
 
 
 def score(
@@ -68,10 +71,11 @@ def run_scoring(
     gate, inactive = _build_gate(conf, candidates, scorers)
     user_cols = [r.column for r in gate.rules if r.column in candidates.columns]
     view = candidates.select(_numeric(candidates, c) for c in user_cols)
+    resources = _resources(conf, scorers, cand, ref, report, timings)
     for scorer in scorers:
         start = time.perf_counter()
         report(f"fit {scorer.name}", 0, 1)
-        scorer.fit(cand, ref)
+        scorer.fit(cand, ref, resources)
         report(f"fit {scorer.name}", 1, 1)
         timings[f"fit_{scorer.name}"] = time.perf_counter() - start
     scores = _score_batches(cand, scorers, conf["batch_size"], report, timings)
@@ -83,7 +87,27 @@ def run_scoring(
     timings["gate"] = time.perf_counter() - start
     if gated.height != candidates.height:  # habit 4: rows out == rows in, before any write
         raise RuntimeError(f"internal error: {candidates.height} rows in, {gated.height} out")
-    return Scored(gated, conf, gate, inactive, timings)
+    device = resources.embeddings.device if resources.embeddings else "cpu"
+    return Scored(gated, conf, gate, inactive, timings, device)
+
+
+def _resources(
+    conf: dict,
+    scorers: list,
+    cand: pl.DataFrame,
+    ref: pl.DataFrame,
+    report: Progress,
+    timings: dict,
+) -> Resources:
+    """Make what the enabled scorers need, once: one embedding pass over every distinct text."""
+    if not any("embeddings" in s.needs for s in scorers):
+        return Resources()
+    start = time.perf_counter()
+    embedder = cfg.build_embedder(conf)
+    columns = [cand["text"], ref["text"], *([cand["source"]] if "source" in cand.columns else [])]
+    embeddings = Embeddings.build(columns, embedder, report)
+    timings["embed"] = time.perf_counter() - start
+    return Resources(embeddings=embeddings)
 
 
 def _score_batches(

@@ -46,7 +46,7 @@ def test_merge_overrides_only_what_is_given() -> None:
 @pytest.mark.parametrize(
     ("user", "message"),
     [
-        ({"sed": 1}, r"^sed: unknown key; available: seed, batch_size, scorers, gate$"),
+        ({"sed": 1}, r"^sed: unknown key; available: seed, batch_size, embedding, scorers, gate$"),
         (
             {"scorers": {"qualty": {}}},
             r"^scorers\.qualty: unknown scorer; available: quality, "

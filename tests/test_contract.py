@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from synthgate.scorers import SCORERS, Scorer
+from synthgate.scorers.base import Resources
 
 TEXTS = [
     "I will call you when I get home from work.",
@@ -38,7 +39,7 @@ def fitted(candidates: pl.DataFrame, real_small: pl.DataFrame):
     real = real_small.with_columns(id=pl.format("real:{}", pl.int_range(pl.len())))
 
     def make(name: str) -> Scorer:
-        return SCORERS[name]().fit(candidates, real)
+        return SCORERS[name]().fit(candidates, real, Resources())
 
     return make
 

@@ -10,6 +10,7 @@ import pytest
 
 from synthgate.errors import ConfigError
 from synthgate.scorers import DedupScorer, QualityScorer, RepetitionScorer
+from synthgate.scorers.base import Resources
 from synthgate.scorers.minhash import components, lsh_params, shingles
 from synthgate.scorers.repetition import dup_lines, dup_ngram_chars, loops, top_ngram_chars
 from synthgate.text import normalize
@@ -29,7 +30,7 @@ REAL = _frame(["abc", "abcdefg", "abcdefghijklmno"], ["ham", "spam", "ham"])
 
 def _quality(texts: list[str | None], labels=None) -> dict[str, list]:
     cands = _frame(texts, labels)
-    return QualityScorer().fit(cands, REAL).score(cands).to_dict(as_series=False)
+    return QualityScorer().fit(cands, REAL, Resources()).score(cands).to_dict(as_series=False)
 
 
 def test_quality_counts_and_alpha_share() -> None:
@@ -68,7 +69,7 @@ def test_quality_label_echo_uses_known_labels() -> None:
 
 def test_quality_label_echo_is_missing_without_labels() -> None:
     cands = _frame(["spam: x"])
-    out = QualityScorer().fit(cands, _frame(["abc"])).score(cands)
+    out = QualityScorer().fit(cands, _frame(["abc"]), Resources()).score(cands)
     assert out["quality_label_echo"].to_list() == [None]
 
 
@@ -173,7 +174,7 @@ def test_dedup_against_real_and_within_candidates() -> None:
             "...",  # nothing left after normalising
         ]
     )
-    out = DedupScorer().fit(cands, real).score(cands).to_dict(as_series=False)
+    out = DedupScorer().fit(cands, real, Resources()).score(cands).to_dict(as_series=False)
     assert out["dedup_real_exact"] == [True, False, False, False, None]
     assert out["dedup_real_jaccard"][0] == 1.0
     assert 0.5 < out["dedup_real_jaccard"][1] < 1.0

@@ -6,11 +6,20 @@ from synthgate.scorers.base import Scorer
 from synthgate.scorers.dedup import DedupScorer
 from synthgate.scorers.quality import QualityScorer
 from synthgate.scorers.repetition import RepetitionScorer
+from synthgate.scorers.similarity import SimilarityScorer
 
 SCORERS: dict[str, type] = {
     "quality": QualityScorer,
     "repetition": RepetitionScorer,
     "dedup": DedupScorer,
+    "similarity": SimilarityScorer,
 }
 
-__all__ = ["SCORERS", "DedupScorer", "QualityScorer", "RepetitionScorer", "Scorer"]
+__all__ = [
+    "SCORERS",
+    "DedupScorer",
+    "QualityScorer",
+    "RepetitionScorer",
+    "Scorer",
+    "SimilarityScorer",
+]

@@ -3,35 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
-from typing import Any, Protocol, Self, runtime_checkable
+from dataclasses import dataclass
+from typing import Protocol, Self, runtime_checkable
 
 import polars as pl
+
+from synthgate.embed import Embeddings
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What the pipeline makes once per run and every scorer may share: the embeddings of
+    every distinct text (when some scorer needs them). Later: the shared T5 model."""
+
+    embeddings: Embeddings | None = None
 
 
 @runtime_checkable
 class Scorer(Protocol):
     """Adds columns `<name>_<metric>` to a batch of candidates; the Gate decides, not the scorer.
 
-    `fit` sees the whole candidate set and the real set once and keeps what it learns in
-    attributes ending in `_`; `score` then needs nothing but the batch, so batches can run
-    anywhere and in any split.
+    `fit` sees the whole candidate set, the real set and the shared resources once, and keeps
+    what it learns in attributes ending in `_`; `score` then needs nothing but the batch, so
+    batches can run anywhere and in any split. `needs` names the resources `fit` uses.
     """
 
     name: str
     requires: tuple[str, ...]
     columns: Mapping[str, pl.DataType]
 
-    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame) -> Self: ...
+    @property
+    def needs(self) -> tuple[str, ...]: ...
+
+    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self: ...
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame: ...
 
 
-def params(scorer: object) -> dict[str, Any]:
-    """A dataclass scorer's parameters as a dict (what `config.toml` records)."""
-    return {f.name: getattr(scorer, f.name) for f in fields(scorer)}  # type: ignore[arg-type]
-
-
-def empty_columns(columns: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """A zero-row frame with the declared schema."""
-    return pl.DataFrame(schema=dict(columns))
+def lookup(
+    table: pl.DataFrame, batch: pl.DataFrame, columns: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    """The rows of a fitted per-id `table` for the ids of `batch`, in batch order."""
+    joined = batch.select("id").join(table, on="id", how="left", maintain_order="left")
+    return joined.select(list(columns)).cast(dict(columns))

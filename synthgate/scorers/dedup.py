@@ -1,4 +1,5 @@
-"""Lexical dedup: exact and MinHash near duplicates, against the real set and within candidates."""
+"""Dedup: exact, MinHash near and semantic duplicates, against the real set and within
+candidates, merged into one cluster id per candidate."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import polars as pl
 
 from synthgate.errors import ConfigError
 from synthgate.scorers import minhash
+from synthgate.scorers.base import Resources, lookup
+from synthgate.scorers.semantic import SemanticMatches, semantic_matches
 from synthgate.text import normalize
 
 
@@ -33,6 +36,13 @@ class DedupScorer:
     max_real_per_bucket: int = field(
         default=8, metadata={"help": "real rows compared per LSH bucket (bounds the pair count)"}
     )
+    semantic: bool = field(
+        default=True, metadata={"help": "also compare meaning, with the run's embeddings"}
+    )
+    semantic_threshold: float = field(
+        default=0.95,
+        metadata={"help": "cosine at which a candidate joins the cluster of an earlier one"},
+    )
     seed: int = field(default=0, metadata={"help": "MinHash seed (set from the top-level seed)"})
 
     name: ClassVar[str] = "dedup"
@@ -41,6 +51,8 @@ class DedupScorer:
         "dedup_real_exact": pl.Boolean(),
         "dedup_real_jaccard": pl.Float64(),
         "dedup_real_match": pl.String(),
+        "dedup_semantic_real_cosine": pl.Float64(),
+        "dedup_semantic_real_match": pl.String(),
         "dedup_cluster": pl.String(),
         "dedup_cluster_size": pl.Int64(),
     }
@@ -51,16 +63,22 @@ class DedupScorer:
             "num_perm": self.num_perm >= 8,
             "near_threshold": 0.0 < self.near_threshold <= 1.0,
             "max_real_per_bucket": self.max_real_per_bucket >= 1,
+            "semantic_threshold": 0.0 < self.semantic_threshold <= 1.0,
         }
         for key, ok in checks.items():
             if not ok:
                 raise ConfigError(
                     f"scorers.dedup.{key}: out of range; got {getattr(self, key)!r} "
                     "(shingle_size >= 1, num_perm >= 8, 0 < near_threshold <= 1, "
-                    "max_real_per_bucket >= 1)"
+                    "max_real_per_bucket >= 1, 0 < semantic_threshold <= 1)"
                 )
 
-    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame) -> Self:
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """Embeddings when the semantic level is on."""
+        return ("embeddings",) if self.semantic else ()
+
+    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Compare every candidate with the real set and with each other; keep a table by id."""
         cand_key = normalize(candidates["text"])
         nodes = (  # one node per distinct non-empty candidate text, in first-seen order
@@ -97,13 +115,17 @@ class DedupScorer:
                 "first_row": nodes["row"].gather(cluster),
             }
         )
-        self.table_ = self._rows_table(candidates["id"], cand_key, node_table)
+        semantic = None
+        if self.semantic and resources.embeddings is not None:
+            semantic = semantic_matches(
+                candidates, real, resources.embeddings, self.semantic_threshold
+            )
+        self.table_ = self._rows_table(candidates["id"], cand_key, node_table, semantic)
         return self
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Look up each row's dedup columns by id."""
-        looked = batch.select("id").join(self.table_, on="id", how="left", maintain_order="left")
-        return looked.select(list(self.columns)).cast(self.columns)
+        return lookup(self.table_, batch, self.columns)
 
     def _real_matches(self, sigs: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
         """Best estimated Jaccard to a real row (0.0 when LSH finds none) and its index (-1)."""
@@ -159,12 +181,30 @@ class DedupScorer:
         )
 
     @staticmethod
-    def _rows_table(ids: pl.Series, keys: pl.Series, nodes: pl.DataFrame) -> pl.DataFrame:
-        """Per-row columns; rows with no text to compare stay alone and get nulls."""
+    def _rows_table(
+        ids: pl.Series, keys: pl.Series, nodes: pl.DataFrame, semantic: SemanticMatches | None
+    ) -> pl.DataFrame:
+        """Per-row columns. Clusters join rows linked at any level; rows with no text to
+        compare stay alone and get nulls."""
         rows = pl.DataFrame({"id": ids, "key": keys, "row": np.arange(len(ids))}).join(
             nodes, on="key", how="left", maintain_order="left"
         )
-        first = pl.coalesce("first_row", "row")
-        rows = rows.with_columns(dedup_cluster=pl.col("id").gather(first))
+        left, right = [rows["row"].to_numpy()], [rows["first_row"].fill_null(-1).to_numpy()]
+        if semantic is not None:
+            left.append(np.arange(len(ids)))
+            right.append(semantic.parent)
+            rows = rows.with_columns(
+                dedup_semantic_real_cosine=semantic.real_cosine,
+                dedup_semantic_real_match=semantic.real_match,
+            )
+        else:
+            rows = rows.with_columns(
+                dedup_semantic_real_cosine=pl.lit(None, pl.Float64),
+                dedup_semantic_real_match=pl.lit(None, pl.String),
+            )
+        lhs, rhs = np.concatenate(left), np.concatenate(right)
+        linked = rhs >= 0
+        first = minhash.components(len(ids), lhs[linked], rhs[linked])
+        rows = rows.with_columns(dedup_cluster=ids.gather(first))
         size = pl.len().over("dedup_cluster").cast(pl.Int64)
         return rows.with_columns(dedup_cluster_size=size).select("id", *DedupScorer.columns)

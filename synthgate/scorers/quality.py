@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from synthgate.errors import ConfigError
+from synthgate.scorers.base import Resources
 
 # Special tokens that generation pipelines leave behind: GPT-2 `<|endoftext|>` and other
 # `<|...|>` markers, T5/BART `</s>` `<pad>` `<unk>` `<extra_id_N>`, BERT `[SEP]` `[CLS]` ...
@@ -43,6 +44,7 @@ class QualityScorer:
 
     name: ClassVar[str] = "quality"
     requires: ClassVar[tuple[str, ...]] = ("text",)
+    needs: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[dict[str, pl.DataType]] = {
         "quality_invalid": pl.Boolean(),
         "quality_words": pl.Int64(),
@@ -62,7 +64,7 @@ class QualityScorer:
                     f"scorers.quality.artifact_patterns[{i}]: invalid regex {pattern!r}"
                 ) from exc
 
-    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame) -> Self:
+    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Learn the real set's log-length median and MAD, and the label names to detect."""
         lengths = real["text"].fill_null("").str.len_chars().cast(pl.Float64).to_numpy()
         logs = np.log1p(lengths)

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from synthgate.errors import ConfigError
+from synthgate.scorers.base import Resources
 
 _STRIP = "\"'`.,;:!?()[]{}<>*_~-–—…"
 
@@ -51,6 +52,7 @@ class RepetitionScorer:
 
     name: ClassVar[str] = "repetition"
     requires: ClassVar[tuple[str, ...]] = ("text",)
+    needs: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[dict[str, pl.DataType]] = _columns()
 
     def __post_init__(self) -> None:
@@ -68,7 +70,7 @@ class RepetitionScorer:
                 f"scorers.repetition.loop_min_repeats: must be >= 2; got {self.loop_min_repeats}"
             )
 
-    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame) -> Self:
+    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Nothing to learn: every score depends on the text alone."""
         return self
 

