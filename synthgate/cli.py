@@ -68,6 +68,8 @@ def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
     with _progress(err) as progress:
         result = run_job(args.candidates, args.real, args.out, args.config, columns, progress)
     out.print(summary_table(result.report))
+    for line in scorer_lines(result.report.get("scorers", {})):
+        (err if line.startswith("warning:") else out).print(line, markup=False, soft_wrap=True)
     out.print(f"wrote {result.out_dir}/ ({', '.join(RUN_FILES)})", soft_wrap=True)
     return 0
 
@@ -120,6 +122,18 @@ def summary_table(report: dict[str, Any]) -> Table:
     table.add_row("rejected", f"{report['rejected']:,}", "", "")
     table.add_row("accepted", f"{report['accepted']:,}", "", "")
     return table
+
+
+def scorer_lines(summaries: dict[str, dict[str, Any]]) -> list[str]:
+    """What corpus-level scorers found: their figures, then any warning."""
+    lines = []
+    for name, summary in summaries.items():
+        figures = [f"{k} {v:.3f}" for k, v in summary.items() if isinstance(v, float)]
+        if figures:
+            lines.append(f"{name}: {', '.join(figures)}")
+        notes = [summary["skipped"]] if summary.get("skipped") else []
+        lines += [f"warning: {note}" for note in notes + list(summary.get("warnings", []))]
+    return lines
 
 
 def _pct(part: int, whole: int) -> str:

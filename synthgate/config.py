@@ -50,6 +50,8 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     "repetition_compression_ratio": ({"max": 3.0}, "measured: benchmarks/thresholds.py"),
     "dedup_real_exact": ({"max": False}, "a copy of a real row is never new data"),
     "dedup_real_jaccard": ({"max": 0.6}, "measured: benchmarks/thresholds.py"),
+    "dedup_semantic_real_cosine": ({"max": 0.85}, "measured: benchmarks/thresholds.py"),
+    "similarity_cosine": ({"min": 0.5, "max": 0.98}, "measured: benchmarks/similarity_stsb.py"),
 }
 
 RULE_KEYS = ("enabled", "min", "max", "on_missing")

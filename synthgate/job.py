@@ -64,7 +64,9 @@ def run_job(
     frame = scored.frame
     score_cols = [c for cls in SCORERS.values() for c in cls.columns if c in frame.columns]
     label_col = columns.label if columns.label in frame.columns else None
-    report = build_report(frame, scored.gate, score_cols, label_col, scored.inactive_rules)
+    report = build_report(
+        frame, scored.gate, score_cols, label_col, scored.inactive_rules, scored.summaries
+    )
     out = Path(out_dir)
     t0 = time.perf_counter()
     write_parquet(out / "scored.parquet", frame)

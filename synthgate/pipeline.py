@@ -34,6 +34,7 @@ class Scored:
     inactive_rules: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def score(
@@ -88,7 +89,8 @@ def run_scoring(
     if gated.height != candidates.height:  # habit 4: rows out == rows in, before any write
         raise RuntimeError(f"internal error: {candidates.height} rows in, {gated.height} out")
     device = resources.embeddings.device if resources.embeddings else "cpu"
-    return Scored(gated, conf, gate, inactive, timings, device)
+    summaries = {s.name: s.summary_ for s in scorers if getattr(s, "summary_", None)}
+    return Scored(gated, conf, gate, inactive, timings, device, summaries)
 
 
 def _resources(

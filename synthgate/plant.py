@@ -69,3 +69,54 @@ def holdout(frame: pl.DataFrame, fraction: float, seed: int) -> tuple[pl.DataFra
         .drop("_key")
     )
     return real, held
+
+
+_SYNONYMS = {
+    "call": "phone",
+    "phone": "call",
+    "tomorrow": "tmrw",
+    "tonight": "this evening",
+    "you": "u",
+    "your": "ur",
+    "are": "r",
+    "great": "good",
+    "good": "great",
+    "free": "complimentary",
+    "win": "get",
+    "now": "right away",
+    "please": "pls",
+    "home": "back home",
+    "later": "after",
+    "today": "this day",
+    "money": "cash",
+    "cash": "money",
+    "message": "text",
+    "text": "message",
+    "sorry": "apologies",
+    "ok": "okay",
+    "okay": "ok",
+    "going": "heading",
+    "want": "wish",
+}
+
+
+def semantic_copy(text: str, rng: random.Random) -> str:
+    """The same message reworded: sentences reordered, common words swapped for synonyms."""
+    sentences = [
+        s.strip() for s in text.replace("!", ".").replace("?", ".").split(".") if s.strip()
+    ]
+    if len(sentences) > 1:
+        rng.shuffle(sentences)
+    words = " . ".join(sentences).split()
+    swapped = [_SYNONYMS.get(w.lower(), w) for w in words]
+    return " ".join(swapped).replace(" . ", ". ") + "."
+
+
+def drift(source: str, pool: Sequence[str], rng: random.Random) -> str:
+    """An unrelated text from `pool` given as the candidate of `source` (a failed paraphrase)."""
+    return rng.choice([t for t in rng.sample(list(pool), 5) if t != source] or [pool[0]])
+
+
+def off_label(label: str, labels: Sequence[str], rng: random.Random) -> str:
+    """Another label than `label`: the text stays, the intended class is wrong."""
+    return rng.choice([other for other in labels if other != label])

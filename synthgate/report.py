@@ -17,6 +17,7 @@ def build_report(
     score_columns: list[str],
     label_col: str | None = None,
     inactive_rules: list[str] | None = None,
+    scorers: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Counts per reason and rule, rows rejected by one rule only, skips, per-label acceptance,
     quantiles of every numeric score column."""
@@ -43,6 +44,7 @@ def build_report(
         },
         "inactive_rules": list(inactive_rules or []),
         "acceptance_by_label": _by_label(frame, label_col),
+        "scorers": dict(scorers or {}),
         "score_quantiles": {c: _quantiles(frame[c]) for c in score_columns if _numeric(frame[c])},
     }
 

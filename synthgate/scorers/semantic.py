@@ -39,8 +39,10 @@ def semantic_matches(
     linked = earlier_cos >= threshold
     parent[rows[linked]] = rows[earlier[linked]]
     has_match = found & (match >= 0)
-    ids = real_ids.gather(np.clip(match, 0, None)) if real_ids.len() else pl.repeat(
-        None, len(found), dtype=pl.String, eager=True
+    ids = (
+        real_ids.gather(np.clip(match, 0, None))
+        if real_ids.len()
+        else pl.repeat(None, len(found), dtype=pl.String, eager=True)
     )
     return SemanticMatches(
         real_cosine=pl.Series(np.where(has_match, cosine, np.nan)).fill_nan(None),
