@@ -6,6 +6,7 @@ Used by the end-to-end tests and benchmarks/thresholds.py; handy for checking a 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 
 import polars as pl
@@ -71,45 +72,31 @@ def holdout(frame: pl.DataFrame, fraction: float, seed: int) -> tuple[pl.DataFra
     return real, held
 
 
+# Swaps that keep the meaning of an SMS (texting spellings and exact synonyms), so a reworded
+# message stays a copy of its original.
 _SYNONYMS = {
-    "call": "phone",
-    "phone": "call",
     "tomorrow": "tmrw",
-    "tonight": "this evening",
+    "tonight": "2nite",
     "you": "u",
     "your": "ur",
     "are": "r",
-    "great": "good",
-    "good": "great",
-    "free": "complimentary",
-    "win": "get",
-    "now": "right away",
     "please": "pls",
-    "home": "back home",
-    "later": "after",
-    "today": "this day",
-    "money": "cash",
-    "cash": "money",
-    "message": "text",
-    "text": "message",
-    "sorry": "apologies",
     "ok": "okay",
     "okay": "ok",
-    "going": "heading",
-    "want": "wish",
+    "sorry": "apologies",
+    "message": "msg",
+    "text": "txt",
+    "thanks": "thank you",
 }
 
 
 def semantic_copy(text: str, rng: random.Random) -> str:
-    """The same message reworded: sentences reordered, common words swapped for synonyms."""
-    sentences = [
-        s.strip() for s in text.replace("!", ".").replace("?", ".").split(".") if s.strip()
-    ]
-    if len(sentences) > 1:
-        rng.shuffle(sentences)
-    words = " . ".join(sentences).split()
-    swapped = [_SYNONYMS.get(w.lower(), w) for w in words]
-    return " ".join(swapped).replace(" . ", ". ") + "."
+    """The same message reworded: its last sentence moved to the front, texting spellings."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    if len(sentences) > 1 and rng.random() < 0.5:
+        sentences = [sentences[-1], *sentences[:-1]]
+    words = " ".join(sentences).split()
+    return " ".join(_SYNONYMS.get(w.lower(), w) for w in words)
 
 
 def drift(source: str, pool: Sequence[str], rng: random.Random) -> str:

@@ -41,7 +41,20 @@ def _build(sms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         )
     for _ in range(N):
         planted.append(("empty", "ham", plant.empty(rng)))
+    long_real_12 = [t for t in real_texts if len(t.split()) >= 12]
+    for t in rng.sample(long_real_12, N):
+        planted.append(("semantic", "ham", plant.semantic_copy(t, rng)))
     defects = pl.DataFrame(planted, schema=["kind", "label", "text"], orient="row")
+    # drifted "paraphrases": an unrelated held-out text given as the candidate of a real source
+    sources = rng.sample(long_real, N)
+    drifted = pl.DataFrame(
+        {
+            "kind": ["drift"] * N,
+            "label": ["ham"] * N,
+            "text": [plant.drift(src, held_texts, rng) for src in sources],
+            "source": sources,
+        }
+    )
     # within-candidate duplicates: a changed-case copy of a clean row, after it in input order
     originals = clean.head(N).with_row_index("orig")
     dups = pl.DataFrame(
@@ -52,14 +65,9 @@ def _build(sms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             "orig": originals["orig"].cast(pl.String),
         }
     )
-    candidates = pl.concat(
-        [
-            clean.with_columns(orig=pl.lit(None, pl.String)),
-            defects.with_columns(orig=pl.lit(None, pl.String)),
-            dups,
-        ],
-        how="diagonal",
-    ).select("kind", "label", "text", "orig")
+    candidates = pl.concat([clean, defects, drifted, dups], how="diagonal").select(
+        "kind", "label", "text", "source", "orig"
+    )
     return real, candidates
 
 
@@ -87,6 +95,8 @@ def test_clean_held_out_rows_are_accepted(scored: pl.DataFrame) -> None:
         ("artifact", "quality_artifacts>0"),
         ("echo", "quality_label_echo"),
         ("empty", "quality_invalid"),
+        ("semantic", "dedup_semantic_real_cosine>0.85"),
+        ("drift", "similarity_cosine<0.5"),
     ],
 )
 def test_each_planted_defect_is_rejected_for_its_reason(

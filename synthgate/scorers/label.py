@@ -1,0 +1,208 @@
+"""Label fidelity: does a classifier trained on the real rows read a candidate as its label?"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import polars as pl
+
+from synthgate.embed import Embeddings
+from synthgate.errors import ConfigError
+from synthgate.scorers.base import Resources, lookup
+
+FEATURES = ("both", "tfidf", "embeddings")
+Matrix = Callable[[pl.Series], Any]  # texts -> feature matrix
+Fitter = Callable[[pl.Series], Matrix]  # training texts -> Matrix fitted on them
+
+
+@dataclass
+class LabelScorer:
+    """Probability of the candidate's intended label under a logistic regression trained on the
+    real labelled rows, and the label it predicts. Null without labels or text; null
+    `label_p_intended` for a label the real set has too few rows of (named in the warnings)."""
+
+    # Defaults measured in benchmarks/label_features.py (SMS Spam, madewithml; README there).
+    features: str = field(
+        default="both", metadata={"help": "'both' (TF-IDF + embeddings), 'tfidf' or 'embeddings'"}
+    )
+    c: float = field(
+        default=30.0, metadata={"help": "inverse L2 strength of the logistic regression (C)"}
+    )
+    balanced: bool = field(
+        default=False, metadata={"help": "weight classes inversely to their real row counts"}
+    )
+    min_class_rows: int = field(
+        default=2, metadata={"help": "real rows a label needs to be learnt; fewer: left empty"}
+    )
+    cv_folds: int = field(
+        default=5, metadata={"help": "folds of the cross-validated accuracy reported (0: none)"}
+    )
+    seed: int = field(default=0, metadata={"help": "fold shuffling seed (the top-level seed)"})
+
+    name: ClassVar[str] = "label"
+    requires: ClassVar[tuple[str, ...]] = ("id", "text")
+    columns: ClassVar[dict[str, pl.DataType]] = {
+        "label_p_intended": pl.Float64(),
+        "label_predicted": pl.String(),
+    }
+
+    def __post_init__(self) -> None:
+        if self.features not in FEATURES:
+            raise ConfigError(
+                f"scorers.label.features: unknown; got {self.features!r}; "
+                f"available: {', '.join(FEATURES)}"
+            )
+        checks = {
+            "c": self.c > 0,
+            "min_class_rows": self.min_class_rows >= 1,
+            "cv_folds": self.cv_folds == 0 or self.cv_folds >= 2,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ConfigError(
+                    f"scorers.label.{key}: out of range; got {getattr(self, key)!r} "
+                    "(c > 0, min_class_rows >= 1, cv_folds 0 or >= 2)"
+                )
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """Embeddings unless the features are TF-IDF only."""
+        return () if self.features == "tfidf" else ("embeddings",)
+
+    def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
+        """Train on the real labelled rows; keep each candidate's two columns by id."""
+        self.summary_: dict[str, Any] = {"features": self.features, "warnings": []}
+        self.table_ = pl.DataFrame({"id": candidates["id"]}).with_columns(
+            [pl.lit(None, dtype).alias(col) for col, dtype in self.columns.items()]
+        )
+        train = _usable(real)
+        labelled = "label" in candidates.columns and candidates["label"].is_not_null().any()
+        counts = dict(train["label"].value_counts(sort=True).iter_rows())
+        self.summary_["real_rows"] = counts
+        classes = sorted(k for k, n in counts.items() if n >= self.min_class_rows)
+        if not labelled or len(classes) < 2:
+            why = "the candidates have no labels" if not labelled else self._too_few(counts)
+            self.summary_["skipped"] = why
+            if labelled:
+                self.summary_["warnings"].append(f"label scorer skipped: {why}")
+            return self
+        featurize = self._featurizer(resources.embeddings)
+        train = train.filter(pl.col("label").is_in(classes))
+        self.summary_.update(classes=classes, cv_accuracy=self._cv_accuracy(train, featurize))
+        self.table_ = self._score_candidates(candidates, train, featurize)
+        return self
+
+    def score(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Look up each row's label columns by id."""
+        return lookup(self.table_, batch, self.columns)
+
+    def _too_few(self, counts: dict[str, int]) -> str:
+        found = ", ".join(f"{k!r}: {n}" for k, n in counts.items()) or "none"
+        return (
+            f"the real set needs 2+ labels with {self.min_class_rows}+ rows each "
+            f"(scorers.label.min_class_rows); real rows per label: {found}"
+        )
+
+    def _featurizer(self, embeddings: Embeddings | None) -> Fitter:
+        """What fits the features on training texts (TF-IDF when embeddings are missing)."""
+        kind = self.features
+        if kind != "tfidf" and embeddings is None:
+            self.summary_["warnings"].append("no embeddings given: TF-IDF features used instead")
+            kind = "tfidf"
+        self.summary_["features"] = kind
+        return lambda texts: _fit_features(kind, texts, embeddings)
+
+    def _classify(self, train: pl.DataFrame, texts: pl.Series, featurize: Fitter) -> np.ndarray:
+        """Class probabilities (columns in sorted label order) of `texts`."""
+        from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
+
+        if texts.len() == 0:
+            return np.zeros((0, train["label"].n_unique()))
+        # One BLAS thread: with two, OpenBLAS made SciPy's L-BFGS-B ~10x slower on madewithml
+        # (3.1 s vs 0.34 s, measured here; scipy/scipy#26137 profiles the same).
+        with threadpool_limits(1, user_api="blas"):
+            make = featurize(train["text"])
+            weight = "balanced" if self.balanced else None
+            model = LogisticRegression(C=self.c, class_weight=weight, max_iter=1000)
+            model.fit(make(train["text"]), train["label"].to_numpy())
+            return model.predict_proba(make(texts))
+
+    def _cv_accuracy(self, train: pl.DataFrame, featurize: Fitter) -> float | None:
+        """Stratified k-fold accuracy on the real rows (None when folds are off or too few)."""
+        folds = min(self.cv_folds, *train["label"].value_counts()["count"].to_list())
+        if folds < 2:
+            return None
+        from sklearn.model_selection import StratifiedKFold
+
+        labels = train["label"].to_numpy()
+        split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(labels, labels)
+        hits = 0
+        for fit_rows, test_rows in split:
+            proba = self._classify(train[fit_rows], train["text"][test_rows], featurize)
+            classes = np.array(sorted(set(labels[fit_rows])))
+            hits += int((classes[proba.argmax(axis=1)] == labels[test_rows]).sum())
+        return round(hits / len(labels), 4)
+
+    def _score_candidates(
+        self, candidates: pl.DataFrame, train: pl.DataFrame, featurize: Fitter
+    ) -> pl.DataFrame:
+        """Per candidate id: p of the intended label (null for unknown labels) and the argmax."""
+        classes, counts = self.summary_["classes"], self.summary_["real_rows"]
+        rows = _usable(candidates.select("id", "text", "label"))
+        proba = self._classify(train, rows["text"], featurize)
+        index = {label: i for i, label in enumerate(classes)}
+        col = np.array([index.get(label, -1) for label in rows["label"]], dtype=np.int64)
+        p = np.where(col >= 0, proba[np.arange(len(col)), np.clip(col, 0, None)], np.nan)
+        for label, n in rows.filter(col < 0)["label"].value_counts(sort=True).iter_rows():
+            have = counts.get(label, 0)
+            why = "no real rows with this label" if have == 0 else f"only {have} real row(s)"
+            self.summary_["warnings"].append(
+                f"label {label!r}: {why}; label_p_intended left empty for {n} candidates"
+            )
+        self.summary_["scored"] = len(rows)
+        scored = rows.select(
+            "id",
+            label_p_intended=pl.Series(p).fill_nan(None),
+            label_predicted=pl.Series(classes, dtype=pl.String).gather(proba.argmax(axis=1)),
+        )
+        ids = candidates.select("id")
+        return ids.join(scored, on="id", how="left", maintain_order="left")
+
+
+def _usable(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows with a label and a non-blank text."""
+    if "label" not in frame.columns:
+        return pl.DataFrame(schema={"id": pl.String, "text": pl.String, "label": pl.String})
+    return frame.filter(
+        pl.col("label").is_not_null() & (pl.col("text").str.strip_chars().fill_null("") != "")
+    )
+
+
+def _fit_features(kind: str, texts: pl.Series, embeddings: Embeddings | None) -> Matrix:
+    """Word 1-2-gram and character 2-5-gram TF-IDF and/or embeddings, fitted on `texts`."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizers = []
+    if kind != "embeddings":  # sublinear tf: a word said three times is not three times the cue
+        vectorizers = [
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
+        ]
+    fitted = []
+    for vectorizer in vectorizers:  # ValueError: no word, or no n-gram in 2+ texts
+        with suppress(ValueError):
+            fitted.append(vectorizer.fit(texts.to_list()))
+
+    def make(batch: pl.Series) -> Any:
+        blocks = [v.transform(batch.to_list()) for v in fitted]
+        if kind != "tfidf" and embeddings is not None:
+            blocks.append(csr_matrix(embeddings.of(batch)[0]))
+        return hstack(blocks or [csr_matrix((batch.len(), 1))]).tocsr()  # none: the prior
+
+    return make

@@ -1,0 +1,164 @@
+"""Label fidelity on SMS Spam: off-label candidates are caught, on-label ones pass, and inputs
+without usable labels give nulls and say why."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from synthgate import plant
+from synthgate.config import DEFAULT_RULES
+from synthgate.embed import Embedder, Embeddings
+from synthgate.errors import ConfigError
+from synthgate.scorers.base import Resources
+from synthgate.scorers.label import LabelScorer
+
+# The default gate rule (benchmarks/label_features.py); 0.2 until config.py carries it.
+MIN_P = DEFAULT_RULES.get("label_p_intended", ({"min": 0.2}, ""))[0]["min"]
+N_OFF = 30  # planted per direction
+
+
+def _ids(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    return frame.with_columns(id=pl.format(prefix + "{}", pl.int_range(pl.len())))
+
+
+@pytest.fixture(scope="module")
+def data(sms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, Embeddings]:
+    """1,000 real SMS; held-out SMS as candidates: 160 with their label, 60 with the wrong one."""
+    real, held = plant.holdout(sms, 0.2, seed=0)
+    ham, spam = held.filter(label="ham"), held.filter(label="spam")
+    on = pl.concat([ham.head(130), spam.head(30)]).with_columns(kind=pl.lit("on"))
+    off = pl.concat(
+        [
+            ham.slice(130, N_OFF).with_columns(label=pl.lit("spam")),  # reads as ham
+            spam.slice(30, N_OFF).with_columns(label=pl.lit("ham")),  # reads as spam
+        ]
+    ).with_columns(kind=pl.lit("off"))
+    real, cand = _ids(real.head(1000), "r"), _ids(pl.concat([on, off]), "c")
+    return real, cand, Embeddings.build([real["text"], cand["text"]], Embedder())
+
+
+@pytest.fixture(scope="module")
+def scored(data) -> tuple[LabelScorer, pl.DataFrame]:
+    real, cand, emb = data
+    scorer = LabelScorer().fit(cand, real, Resources(emb))
+    return scorer, cand.hstack(scorer.score(cand))
+
+
+def test_off_label_candidates_are_caught(scored) -> None:
+    _, out = scored
+    off = out.filter(kind="off")
+    assert off.height == 2 * N_OFF
+    caught = off["label_p_intended"] < MIN_P
+    assert (
+        caught.mean() >= 0.9
+    )  # the misses are spam that reads like chat: "I have won ... wot do i do"
+    assert caught.filter(off["label"] == "spam").sum() >= N_OFF - 1  # "spam" that reads as ham
+    assert (off["label_predicted"] != off["label"]).mean() >= 0.95
+
+
+def test_on_label_held_out_rows_pass(scored) -> None:
+    _, out = scored
+    on = out.filter(kind="on")
+    assert (on["label_p_intended"] >= MIN_P).mean() >= 0.95
+    assert (on["label_predicted"] == on["label"]).mean() >= 0.95
+
+
+def test_summary_is_json_with_cv_accuracy(scored) -> None:
+    scorer, _ = scored
+    summary = json.loads(json.dumps(scorer.summary_))
+    assert summary["classes"] == ["ham", "spam"]
+    assert summary["cv_accuracy"] > 0.9
+    assert summary["real_rows"]["ham"] + summary["real_rows"]["spam"] == 1000
+    assert summary["scored"] == 160 + 2 * N_OFF
+    assert summary["warnings"] == []
+
+
+def test_dtypes_and_split_batches(data, scored) -> None:
+    scorer, _ = scored
+    _, cand, _ = data
+    whole = scorer.score(cand)
+    assert whole.schema == pl.Schema(LabelScorer.columns)
+    parts = pl.concat([scorer.score(cand.slice(i, 7)) for i in range(0, cand.height, 7)])
+    assert parts.equals(whole)
+    assert whole["label_p_intended"].null_count() == 0
+
+
+def test_no_labels_give_nulls(data) -> None:
+    real, cand, emb = data
+    for c, r in ((cand.drop("label"), real), (cand, real.drop("label"))):
+        scorer = LabelScorer().fit(c, r, Resources(emb))
+        out = scorer.score(c)
+        assert out.null_count().row(0) == (c.height, c.height)
+        assert "skipped" in scorer.summary_
+    assert scorer.summary_["warnings"]  # labelled candidates that cannot be checked: said so
+
+
+def test_null_label_and_blank_text_give_nulls(data) -> None:
+    real, cand, emb = data
+    odd = pl.DataFrame(
+        {"id": ["x1", "x2", "x3"], "text": ["Free prize, call now", "   ", None]},
+        schema_overrides={"text": pl.String},
+    ).with_columns(label=pl.Series([None, "spam", "ham"], dtype=pl.String))
+    both = pl.concat([cand.select("id", "text", "label"), odd])
+    out = LabelScorer(cv_folds=0).fit(both, real, Resources(emb)).score(odd)
+    assert out.null_count().row(0) == (3, 3)
+
+
+def test_label_absent_from_real_is_null_and_named(data) -> None:
+    real, cand, emb = data
+    cand = cand.with_columns(
+        label=pl.when(pl.int_range(pl.len()) < 12).then(pl.lit("promo")).otherwise("label")
+    )
+    scorer = LabelScorer(cv_folds=0).fit(cand, real, Resources(emb))
+    promo = scorer.score(cand).head(12)
+    assert promo["label_p_intended"].null_count() == 12
+    assert promo["label_predicted"].is_in(["ham", "spam"]).all()
+    assert scorer.summary_["warnings"] == [
+        "label 'promo': no real rows with this label; label_p_intended left empty for 12 candidates"
+    ]
+
+
+def test_label_with_one_real_row_is_left_out(data) -> None:
+    real, cand, emb = data
+    real = real.with_columns(
+        label=pl.when(pl.col("id") == "r0").then(pl.lit("promo")).otherwise("label")
+    )
+    cand = cand.with_columns(
+        label=pl.when(pl.col("id") == "c0").then(pl.lit("promo")).otherwise("label")
+    )
+    scorer = LabelScorer(cv_folds=0).fit(cand, real, Resources(emb))
+    out = scorer.score(cand)
+    assert out["label_p_intended"].null_count() == 1
+    assert scorer.summary_["classes"] == ["ham", "spam"]
+    assert "label 'promo': only 1 real row(s)" in scorer.summary_["warnings"][0]
+
+
+def test_single_class_real_gives_nulls_and_says_why(data) -> None:
+    real, cand, emb = data
+    scorer = LabelScorer().fit(cand, real.filter(label="ham"), Resources(emb))
+    out = scorer.score(cand)
+    assert out.null_count().row(0) == (cand.height, cand.height)
+    assert "2+ labels" in scorer.summary_["warnings"][0]
+    assert "'ham': " in scorer.summary_["warnings"][0]
+
+
+def test_without_embeddings_falls_back_to_tfidf(data) -> None:
+    real, cand, _ = data
+    scorer = LabelScorer(cv_folds=0).fit(cand, real, Resources())
+    out = cand.hstack(scorer.score(cand))
+    assert "TF-IDF" in scorer.summary_["warnings"][0]
+    assert (out.filter(kind="off")["label_p_intended"] < 0.5).mean() >= 0.9
+    assert LabelScorer(features="tfidf").needs == ()
+    assert LabelScorer().needs == ("embeddings",)
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [({"features": "bert"}, "features"), ({"c": 0.0}, "c"), ({"cv_folds": 1}, "cv_folds")],
+)
+def test_bad_parameters_name_the_key(params: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^scorers\.label\.{key}: "):
+        LabelScorer(**params)
