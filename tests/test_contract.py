@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from synthgate.embed import Embedder, Embeddings
 from synthgate.scorers import SCORERS, Scorer
 from synthgate.scorers.base import Resources
 
@@ -30,16 +31,27 @@ def candidates() -> pl.DataFrame:
             "id": [f"c{i}" for i in range(len(TEXTS))],
             "text": TEXTS,
             "label": ["ham", "ham", "spam", "ham", None, "ham", "ham", "spam", "ham", "ham", "ham"],
+            "source": [TEXTS[1], TEXTS[0], None, "x", None, None, "ha ha", None, None, "", "hi"],
         }
     )
 
 
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
 @pytest.fixture
-def fitted(candidates: pl.DataFrame, real_small: pl.DataFrame):
+def fitted(candidates: pl.DataFrame, real_small: pl.DataFrame, embedder: Embedder):
     real = real_small.with_columns(id=pl.format("real:{}", pl.int_range(pl.len())))
 
     def make(name: str) -> Scorer:
-        return SCORERS[name]().fit(candidates, real, Resources())
+        scorer = SCORERS[name]()
+        resources = Resources()
+        if "embeddings" in scorer.needs:
+            columns = [candidates["text"], candidates["source"], real["text"]]
+            resources = Resources(embeddings=Embeddings.build(columns, embedder))
+        return scorer.fit(candidates, real, resources)
 
     return make
 
@@ -99,3 +111,9 @@ def test_whole_equals_batches(name: str, candidates, fitted) -> None:
 def test_constructor_only_stores_parameters(name: str) -> None:
     scorer = SCORERS[name]()
     assert not [k for k in vars(scorer) if k.endswith("_")]
+
+
+@pytest.mark.parametrize("name", list(SCORERS))
+def test_scores_something(name: str, candidates, fitted) -> None:
+    out = fitted(name).score(candidates)
+    assert any(out[col].null_count() < out.height for col in out.columns), "all null"
