@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from naive_baseline import naive_score  # beside this script: sys.path[0] when run
+from naive_baseline import lexical_config, naive_score  # beside this script: sys.path[0]
 
 import synthgate
-from synthgate.config import default_config
+from synthgate.config import default_config, dumps
 from synthgate.io import read_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,6 +120,7 @@ def build_candidates(real: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
             "id": [f"c{i}" for i in range(n)],
             "text": ctx["out"],
             "label": [labels[src] for src in sources],
+            "source": [texts[src] for src in sources],
             "kind": kinds,
         }
     )
@@ -137,7 +138,9 @@ def measure_job(cand: Path, real: Path, out: Path) -> dict[str, Any]:
     """`synthgate.run_job` once: wall time, peak RSS, run.json's timings and counts."""
     base = peak_rss_mb()
     start = time.perf_counter()
-    synthgate.run_job(cand, real, out)
+    config = out.parent / "lexical.toml"
+    config.write_text(dumps(lexical_config()))
+    synthgate.run_job(cand, real, out, config)
     wall = time.perf_counter() - start
     run = json.loads((out / "run.json").read_text())
     return {
@@ -153,7 +156,7 @@ def measure_compare(cand: Path, real: Path, rows: int) -> dict[str, Any]:
     """`synthgate.score` against `naive_score` on the first `rows` candidates."""
     cands, reals = read_table(cand).head(rows), read_table(real)
     start = time.perf_counter()
-    fast = synthgate.score(cands, reals)
+    fast = synthgate.score(cands.drop("source"), reals, lexical_config())
     fast_s = time.perf_counter() - start
     cand_rows = cands.select("id", "text", "label").to_dicts()
     start = time.perf_counter()

@@ -24,7 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from synthgate.config import default_config
+from synthgate.config import merge_config
+from synthgate.scorers import SCORERS
 from synthgate.scorers.minhash import shingles
 from synthgate.scorers.repetition import (
     _STRIP,
@@ -37,6 +38,7 @@ from synthgate.scorers.repetition import (
     top_ngram_chars,
 )
 
+LEXICAL = ("quality", "repetition", "dedup")
 WHITESPACE = frozenset(
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -279,7 +281,7 @@ def gate(rows: list[dict[str, Any]], conf: dict[str, Any]) -> None:
         row["reasons"] = [
             reason
             for column, rule in conf["gate"]["rules"].items()
-            if rule["enabled"]
+            if rule["enabled"] and column in row
             for reason in failures(column, row[column], rule)
         ]
     unique = conf["gate"]["unique"]
@@ -299,11 +301,19 @@ def gate(rows: list[dict[str, Any]], conf: dict[str, Any]) -> None:
 # ---- all together ----------------------------------------------------------------------------
 
 
+def lexical_config() -> dict[str, Any]:
+    """The default config with only the model-free scorers of this baseline: quality,
+    repetition and lexical dedup."""
+    tables: dict[str, dict[str, Any]] = {n: {"enabled": n in LEXICAL} for n in SCORERS}
+    tables["dedup"]["semantic"] = False
+    return merge_config({"scorers": tables})
+
+
 def naive_score(candidates: list[dict], real: list[dict]) -> list[dict]:
     """Score and gate every candidate under the default config: id, every metric, `reasons`,
     `accepted`, one dict per candidate in input order. Rows without `id` get their index, real
     rows without one `real:<index>`, as synthgate does."""
-    conf = default_config()
+    conf = lexical_config()
     scorers = conf["scorers"]
     cands = [{**row, "id": str(row.get("id", i))} for i, row in enumerate(candidates)]
     reals = [{**row, "id": str(row.get("id", f"real:{i}"))} for i, row in enumerate(real)]
