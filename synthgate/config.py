@@ -52,6 +52,7 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     "dedup_real_jaccard": ({"max": 0.6}, "measured: benchmarks/thresholds.py"),
     "dedup_semantic_real_cosine": ({"max": 0.85}, "measured: benchmarks/thresholds.py"),
     "similarity_cosine": ({"min": 0.5, "max": 0.98}, "measured: benchmarks/similarity_stsb.py"),
+    "label_p_intended": ({"min": 0.2}, "measured: benchmarks/label_features.py"),
 }
 
 RULE_KEYS = ("enabled", "min", "max", "on_missing")

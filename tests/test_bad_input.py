@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 import synthgate
+from synthgate.scorers import SCORERS
 from synthgate.cli import main
 from synthgate.inputs import Columns, canonical
 
@@ -365,7 +366,7 @@ def test_invalid_utf8_row_kept_and_rejected(capsys, tmp_path, real, out, suffix:
         ("sed = 1\n", "sed: unknown key; available: seed, batch_size, embedding, scorers, gate"),
         (
             "[scorers.qualty]\nenabled = false\n",
-            "scorers.qualty: unknown scorer; available: quality, repetition, dedup",
+            "scorers.qualty: unknown scorer; available: " + ", ".join(SCORERS),
         ),
         ("[scorers.dedup]\nnum_perms = 64\n", "scorers.dedup.num_perms: unknown key; available:"),
         ('batch_size = "x"\n', "batch_size: must be int; got 'x'"),

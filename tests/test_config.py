@@ -49,8 +49,7 @@ def test_merge_overrides_only_what_is_given() -> None:
         ({"sed": 1}, r"^sed: unknown key; available: seed, batch_size, embedding, scorers, gate$"),
         (
             {"scorers": {"qualty": {}}},
-            r"^scorers\.qualty: unknown scorer; available: quality, "
-            r"repetition, dedup$",
+            rf"^scorers\.qualty: unknown scorer; available: {', '.join(SCORERS)}$",
         ),
         ({"scorers": {"dedup": {"numperm": 3}}}, r"^scorers\.dedup\.numperm: unknown key; "),
         ({"batch_size": "x"}, r"^batch_size: must be int; got 'x'$"),
@@ -117,7 +116,11 @@ def test_disabled_scorer_makes_its_rules_inactive(real_small: pl.DataFrame) -> N
     config = merge_config({"scorers": {"dedup": {"enabled": False}}})
     run = synthgate.pipeline.run_scoring(real_small, real_small, config)
     assert not any(c.startswith("dedup_") for c in run.frame.columns)
-    assert set(run.inactive_rules) == {"dedup_real_exact", "dedup_real_jaccard"}
+    assert set(run.inactive_rules) == {
+        "dedup_real_exact",
+        "dedup_real_jaccard",
+        "dedup_semantic_real_cosine",
+    }
     assert run.gate.unique is None  # no cluster column, no unique step
     reasons = run.frame["reasons"].explode().drop_nulls().to_list()
     assert not [r for r in reasons if r.startswith(("dedup_", "duplicate_of"))]

@@ -74,6 +74,7 @@ def test_summary_is_json_with_cv_accuracy(scored) -> None:
     assert summary["real_rows"]["ham"] + summary["real_rows"]["spam"] == 1000
     assert summary["scored"] == 160 + 2 * N_OFF
     assert summary["warnings"] == []
+    assert summary["skipped"] is None
 
 
 def test_dtypes_and_split_batches(data, scored) -> None:
@@ -92,8 +93,8 @@ def test_no_labels_give_nulls(data) -> None:
         scorer = LabelScorer().fit(c, r, Resources(emb))
         out = scorer.score(c)
         assert out.null_count().row(0) == (c.height, c.height)
-        assert "skipped" in scorer.summary_
-    assert scorer.summary_["warnings"]  # labelled candidates that cannot be checked: said so
+        assert scorer.summary_["skipped"].startswith("label scorer skipped: ")
+    assert "real rows per label: none" in scorer.summary_["skipped"]
 
 
 def test_null_label_and_blank_text_give_nulls(data) -> None:
@@ -138,11 +139,12 @@ def test_label_with_one_real_row_is_left_out(data) -> None:
 
 def test_single_class_real_gives_nulls_and_says_why(data) -> None:
     real, cand, emb = data
-    scorer = LabelScorer().fit(cand, real.filter(label="ham"), Resources(emb))
+    ham = real.filter(label="ham")
+    scorer = LabelScorer().fit(cand, ham, Resources(emb))
     out = scorer.score(cand)
     assert out.null_count().row(0) == (cand.height, cand.height)
-    assert "2+ labels" in scorer.summary_["warnings"][0]
-    assert "'ham': " in scorer.summary_["warnings"][0]
+    assert "needs 2+ labels" in scorer.summary_["skipped"]
+    assert scorer.summary_["skipped"].endswith(f"real rows per label: 'ham': {ham.height}")
 
 
 def test_without_embeddings_falls_back_to_tfidf(data) -> None:

@@ -22,7 +22,8 @@ def test_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert "pytest" in tests
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert ci[-1] == tests
-    assert "pip install torch==2.13.0" in ci
+    assert "pip install torch==2.13.0 && pip install -e" in tests
+    assert "pip install torch==2.13.0 && pip install -e . &&" in main_job
 
 
 def test_every_output_column_is_documented() -> None:

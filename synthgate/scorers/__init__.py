@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from synthgate.scorers.base import Scorer
 from synthgate.scorers.dedup import DedupScorer
+from synthgate.scorers.label import LabelScorer
 from synthgate.scorers.quality import QualityScorer
 from synthgate.scorers.repetition import RepetitionScorer
 from synthgate.scorers.similarity import SimilarityScorer
@@ -13,11 +14,13 @@ SCORERS: dict[str, type] = {
     "repetition": RepetitionScorer,
     "dedup": DedupScorer,
     "similarity": SimilarityScorer,
+    "label": LabelScorer,
 }
 
 __all__ = [
     "SCORERS",
     "DedupScorer",
+    "LabelScorer",
     "QualityScorer",
     "RepetitionScorer",
     "Scorer",

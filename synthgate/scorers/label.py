@@ -75,7 +75,8 @@ class LabelScorer:
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Train on the real labelled rows; keep each candidate's two columns by id."""
-        self.summary_: dict[str, Any] = {"features": self.features, "warnings": []}
+        self.summary_: dict[str, Any] = {"features": self.features, "skipped": None}
+        self.summary_["warnings"] = []
         self.table_ = pl.DataFrame({"id": candidates["id"]}).with_columns(
             [pl.lit(None, dtype).alias(col) for col, dtype in self.columns.items()]
         )
@@ -84,11 +85,9 @@ class LabelScorer:
         counts = dict(train["label"].value_counts(sort=True).iter_rows())
         self.summary_["real_rows"] = counts
         classes = sorted(k for k, n in counts.items() if n >= self.min_class_rows)
-        if not labelled or len(classes) < 2:
+        if not labelled or len(classes) < 2:  # the CLI shows `skipped` as a warning
             why = "the candidates have no labels" if not labelled else self._too_few(counts)
-            self.summary_["skipped"] = why
-            if labelled:
-                self.summary_["warnings"].append(f"label scorer skipped: {why}")
+            self.summary_["skipped"] = f"label scorer skipped: {why}"
             return self
         featurize = self._featurizer(resources.embeddings)
         train = train.filter(pl.col("label").is_in(classes))
@@ -162,7 +161,8 @@ class LabelScorer:
             have = counts.get(label, 0)
             why = "no real rows with this label" if have == 0 else f"only {have} real row(s)"
             self.summary_["warnings"].append(
-                f"label {label!r}: {why}; label_p_intended left empty for {n} candidates"
+                f"label {label!r}: {why}; label_p_intended left empty for {n} candidate"
+                + "s" * (n != 1)
             )
         self.summary_["scored"] = len(rows)
         scored = rows.select(

@@ -16,7 +16,7 @@ def nearest(queries: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarr
     for lo in range(0, len(queries), CHUNK):
         sims = queries[lo : lo + CHUNK] @ base.T
         where[lo : lo + CHUNK] = sims.argmax(axis=1)
-        best[lo : lo + CHUNK] = sims.max(axis=1)
+        best[lo : lo + CHUNK] = np.take_along_axis(sims, where[lo : lo + CHUNK, None], 1)[:, 0]
     return best, where
 
 
@@ -28,9 +28,10 @@ def nearest_earlier(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for lo in range(1, n, CHUNK):
         hi = min(lo + CHUNK, n)
         sims = vectors[lo:hi] @ vectors[:hi].T
-        sims[np.arange(hi - lo)[:, None] <= np.arange(hi)[None, :] - lo] = -np.inf  # j >= i
+        block = sims[:, lo:hi]  # only the diagonal block holds pairs with j >= i
+        block[np.triu_indices(hi - lo)] = -np.inf
         where[lo:hi] = sims.argmax(axis=1)
-        best[lo:hi] = sims.max(axis=1)
+        best[lo:hi] = np.take_along_axis(sims, where[lo:hi, None], axis=1)[:, 0]
     if n:
         best[0] = -1.0
     return best, where
