@@ -44,6 +44,11 @@ def _build(sms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     long_real_12 = [t for t in real_texts if len(t.split()) >= 12]
     for t in rng.sample(long_real_12, N):
         planted.append(("semantic", "ham", plant.semantic_copy(t, rng)))
+    # off-label: held-out ham messages sent in as "spam", the case label-conditioned generation
+    # fails at most (a spam sample that reads as ham)
+    ham = held.filter(pl.col("label") == "ham")["text"].to_list()
+    for t in rng.sample(ham, N):
+        planted.append(("off_label", plant.off_label("ham", ["ham", "spam"], rng), t))
     defects = pl.DataFrame(planted, schema=["kind", "label", "text"], orient="row")
     # drifted "paraphrases": an unrelated held-out text given as the candidate of a real source
     sources = rng.sample(long_real, N)
@@ -97,6 +102,7 @@ def test_clean_held_out_rows_are_accepted(scored: pl.DataFrame) -> None:
         ("empty", "quality_invalid"),
         ("semantic", "dedup_semantic_real_cosine>0.85"),
         ("drift", "similarity_cosine<0.5"),
+        ("off_label", "label_p_intended<0.2"),
     ],
 )
 def test_each_planted_defect_is_rejected_for_its_reason(
