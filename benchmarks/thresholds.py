@@ -43,6 +43,13 @@ def cola() -> pl.DataFrame:
     return pl.DataFrame({"label": [r[1] for r in rows], "text": [r[3] for r in rows]})
 
 
+def only(*names: str, params: dict | None = None) -> dict:
+    """The default config with only the scorers `names` enabled (`params` for the first)."""
+    tables = {n: {"enabled": n in names} for n in SCORERS}
+    tables[names[0]].update(params or {})
+    return merge_config({"scorers": tables})
+
+
 def held_out_pass_rates() -> None:
     print("## Held-out real rows submitted as candidates (default gate)\n")
     print("| data set | real rows | held-out rows | accepted | top rejecting rules (share) |")
@@ -77,7 +84,7 @@ def score_quantiles() -> None:
     print("| rows | column | p0.1 | p1 | p50 | p99 | p99.9 | max |")
     print("|---|---|---|---|---|---|---|---|")
     for kind, rows in kinds.items():
-        out = synthgate.score(pl.DataFrame({"text": rows}), real)
+        out = synthgate.score(pl.DataFrame({"text": rows}), real, only("quality", "repetition"))
         for col in cols:
             s = out[col].drop_nulls()
             qs = [s.quantile(q) for q in (0.001, 0.01, 0.5, 0.99, 0.999)] + [s.max()]
@@ -96,7 +103,7 @@ def near_copy_tradeoff() -> None:
     print("| shingle | threshold | held-out rejected | 2-word edits caught | 3-word edits caught |")
     print("|---|---|---|---|---|")
     for size in (3, 4, 5):
-        conf = merge_config({"scorers": {"dedup": {"shingle_size": size}}})
+        conf = only("dedup", params={"shingle_size": size, "semantic": False})
         j = {
             name: synthgate.score(pl.DataFrame({"text": rows}), real, conf)["dedup_real_jaccard"]
             for name, rows in (("held", held["text"].to_list()), ("2", near[2]), ("3", near[3]))
@@ -114,7 +121,7 @@ def semantic_copy_tradeoff() -> None:
     rng = random.Random(SEED)
     long_real = [t for t in real["text"] if len(t.split()) >= 8]
     copies = [plant.semantic_copy(t, rng) for t in rng.sample(long_real, 400)]
-    only_dedup = merge_config({"scorers": {n: {"enabled": n == "dedup"} for n in SCORERS}})
+    only_dedup = only("dedup")
     held_out = synthgate.score(held.select("text"), real, only_dedup)
     copied = synthgate.score(pl.DataFrame({"text": copies}), real, only_dedup)
     print(
