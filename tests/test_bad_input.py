@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 import synthgate
-from synthgate.scorers import SCORERS
 from synthgate.cli import main
 from synthgate.inputs import Columns, canonical
+from synthgate.scorers import SCORERS
 
 # ~40-50 characters each, like the real set, no commas: each passes the default gate.
 GOOD = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from synthgate.scorers.base import Scorer
 from synthgate.scorers.dedup import DedupScorer
+from synthgate.scorers.discriminator import DiscriminatorScorer
 from synthgate.scorers.label import LabelScorer
 from synthgate.scorers.quality import QualityScorer
 from synthgate.scorers.repetition import RepetitionScorer
@@ -15,11 +16,13 @@ SCORERS: dict[str, type] = {
     "dedup": DedupScorer,
     "similarity": SimilarityScorer,
     "label": LabelScorer,
+    "discriminator": DiscriminatorScorer,
 }
 
 __all__ = [
     "SCORERS",
     "DedupScorer",
+    "DiscriminatorScorer",
     "LabelScorer",
     "QualityScorer",
     "RepetitionScorer",

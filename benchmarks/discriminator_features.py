@@ -1,0 +1,172 @@
+"""Which features the discriminator uses, measured.
+
+Out-of-fold ROC-AUC of real versus candidate text for character n-gram TF-IDF, sentence
+embeddings and both (logistic regression, class_weight balanced), with folds grouped by source
+and near-duplicates (what the scorer does) and with plain stratified k-fold, on SMS Spam:
+
+    python benchmarks/discriminator_features.py
+
+(a) real vs real must stay near 0.5; (b) copies and near-copies of the real rows must not fall
+below 0.5 (plain k-fold inverts: each copy is judged by a model that saw its twin labelled
+real); (c) machine-like text must score high. Then the per-row p of the default scorer on a
+mixed candidate set, for a gate threshold. Reads ../shared/data (or $SYNTHGATE_SHARED/data);
+embeds ~8,000 texts once (a few minutes on 2 CPU cores). Results: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import sklearn
+from sklearn.metrics import roc_auc_score
+
+from synthgate import plant
+from synthgate.embed import Embedder, Embeddings
+from synthgate.scorers.base import Resources
+from synthgate.scorers.discriminator import FEATURES, DiscriminatorScorer, fold_groups, out_of_fold
+
+SHARED = Path(os.environ.get("SYNTHGATE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SEED = 0
+N = 1000  # rows per side of each case
+TEMPLATES = (
+    "Dear {name}, your {item} order #{n} has been shipped. Reply STOP to opt out.",
+    "Hi {name}! Don't forget your {item} appointment on {day}. See you soon!",
+    "{name}, you have been selected to receive a free {item}. Call {n} today.",
+    "Reminder: your {item} subscription renews on {day}. Questions? Text HELP.",
+)
+FILLS = {
+    "name": ("John", "Sarah", "Mike", "Anna", "Customer", "Friend"),
+    "item": ("phone", "pizza", "gym", "dentist", "ringtone", "voucher", "holiday"),
+    "day": ("Monday", "Friday", "the weekend", "tomorrow", "12/03"),
+}
+
+
+def sms() -> list[str]:
+    """The SMS Spam texts (label<TAB>text, no header, no quoting)."""
+    path = SHARED / "data/sms_spam/SMSSpamCollection.tsv"
+    return [line.rstrip("\n").split("\t", 1)[1] for line in path.open(encoding="utf-8")]
+
+
+def swap(text: str, rng: random.Random) -> str:
+    """Two adjacent words swapped."""
+    words = text.split()
+    if len(words) > 1:
+        i = rng.randrange(len(words) - 1)
+        words[i], words[i + 1] = words[i + 1], words[i]
+    return " ".join(words)
+
+
+def shuffled(text: str, rng: random.Random) -> str:
+    """The same words in random order."""
+    words = text.split()
+    rng.shuffle(words)
+    return " ".join(words)
+
+
+def template(rng: random.Random) -> str:
+    """A fill-in-the-blanks message."""
+    fills = {key: rng.choice(values) for key, values in FILLS.items()}
+    return rng.choice(TEMPLATES).format(n=rng.randint(10000, 99999), **fills)
+
+
+def frame(texts: list[str], sources: list[str] | None = None) -> pl.DataFrame:
+    """A candidate frame, with a `source` column when given."""
+    cols = {"id": [f"c{i}" for i in range(len(texts))], "text": texts}
+    return pl.DataFrame(cols | ({"source": sources} if sources else {}))
+
+
+def cases() -> dict[str, tuple[pl.DataFrame, pl.Series]]:
+    """Name -> (candidates, real texts)."""
+    rng = random.Random(SEED)
+    texts = sms()
+    order = rng.sample(range(len(texts)), 2 * N)
+    real, other = [texts[i] for i in order[:N]], [texts[i] for i in order[N:]]
+    vocab = sorted({w for t in texts for w in t.split()})
+    edits = [plant.near_copy(t, rng, vocab) for t in real]
+    swaps = [swap(t, rng) for t in real]
+    return {
+        "(a) real vs real (SMS, two disjoint samples)": (frame(other), pl.Series(real)),
+        "(b) 2-word edits of the real rows (plant.near_copy)": (
+            frame(edits, real),
+            pl.Series(real),
+        ),
+        "(b) adjacent-word swaps of the real rows": (frame(swaps, real), pl.Series(real)),
+        "(b) the same swaps, no source column": (frame(swaps), pl.Series(real)),
+        "(b) exact copies of the real rows (plant.exact_copy)": (
+            frame([plant.exact_copy(t, rng) for t in real], real),
+            pl.Series(real),
+        ),
+        "(c) loops (plant.loop)": (frame([plant.loop(t, rng) for t in other]), pl.Series(real)),
+        "(c) shuffled word order": (frame([shuffled(t, rng) for t in other]), pl.Series(real)),
+        "(c) template-filled": (frame([template(rng) for _ in other]), pl.Series(real)),
+    }
+
+
+def measure(cand: pl.DataFrame, real: pl.Series, emb: Embeddings, timing: dict) -> list[str]:
+    """Cells: groups, then AUC grouped / plain for each feature set."""
+    y = np.r_[np.zeros(real.len(), int), np.ones(cand.height, int)]
+    texts = pl.concat([real, cand["text"]])
+    groups = fold_groups(cand, real, emb, DiscriminatorScorer.group_cosine)
+    cells = [f"{len(np.unique(groups))}"]
+    for features in FEATURES:
+        vectors = emb.of(texts)[0] if features != "tfidf" else None
+        grams = texts.to_list() if features != "embeddings" else None
+        for g in (groups, np.arange(len(y))):
+            start = time.perf_counter()
+            p = out_of_fold(grams, vectors, y, g, 5, SEED)
+            timing[features] = timing.get(features, 0.0) + time.perf_counter() - start
+            cells.append(f"{roc_auc_score(y, p):.3f}")
+    return cells
+
+
+def mixture(emb_of: dict[str, list[str]], real: pl.Series, emb: Embeddings) -> None:
+    """Per-row p of the default scorer: held-out real rows mixed with machine-like ones."""
+    kinds = {k: v[: (800 if k == "held-out real" else 70)] for k, v in emb_of.items()}
+    texts = [t for v in kinds.values() for t in v]
+    kind = [k for k, v in kinds.items() for _ in v]
+    scorer = DiscriminatorScorer().fit(frame(texts), pl.DataFrame({"text": real}), Resources(emb))
+    p = scorer.score(frame(texts))["discriminator_p_synthetic"]
+    out = pl.DataFrame({"kind": kind, "p": p})
+    print(f"\n## Per-row p, default scorer, mixed candidates: {scorer.summary_}\n")
+    print("| candidates | rows | median p | p > 0.5 | p > 0.7 | p > 0.9 |")
+    print("|---|---|---|---|---|---|")
+    for k in kinds:
+        q = out.filter(pl.col("kind") == k)["p"]
+        shares = " | ".join(f"{(q > c).mean():.1%}" for c in (0.5, 0.7, 0.9))
+        print(f"| {k} | {q.len()} | {q.median():.2f} | {shares} |")
+
+
+def main() -> None:
+    """Print the tables."""
+    built = cases()
+    start = time.perf_counter()
+    columns = [s for c, r in built.values() for s in (c["text"], r)]
+    emb = Embeddings.build(columns, Embedder())
+    took = time.perf_counter() - start
+    versions = f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}"
+    print(f"{versions}, {os.cpu_count()} cores; embedded {emb.texts.len()} texts in {took:.0f} s\n")
+    head = " | ".join(f"{f} grouped | {f} plain" for f in FEATURES)
+    print(f"| case | groups | {head} |\n|---|---|{'---|' * 2 * len(FEATURES)}")
+    timing: dict[str, float] = {}
+    for name, (cand, real) in built.items():
+        print(f"| {name} | {' | '.join(measure(cand, real, emb, timing))} |", flush=True)
+    print(
+        "\nclassifier seconds per feature set, all cases:", {k: round(v) for k, v in timing.items()}
+    )
+    real = built["(a) real vs real (SMS, two disjoint samples)"][1]
+    pick = {"held-out real": "(a)", "loops": "loops", "shuffled": "shuffled", "templates": "templ"}
+    named = {
+        k: next(c["text"].to_list() for n, (c, _) in built.items() if v in n)
+        for k, v in pick.items()
+    }
+    mixture(named, real, emb)
+
+
+if __name__ == "__main__":
+    main()
