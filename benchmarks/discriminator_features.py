@@ -53,15 +53,6 @@ def sms() -> list[str]:
     return [line.rstrip("\n").split("\t", 1)[1] for line in path.open(encoding="utf-8")]
 
 
-def swap(text: str, rng: random.Random) -> str:
-    """Two adjacent words swapped."""
-    words = text.split()
-    if len(words) > 1:
-        i = rng.randrange(len(words) - 1)
-        words[i], words[i + 1] = words[i + 1], words[i]
-    return " ".join(words)
-
-
 def shuffled(text: str, rng: random.Random) -> str:
     """The same words in random order."""
     words = text.split()
@@ -89,7 +80,7 @@ def cases() -> dict[str, tuple[pl.DataFrame, pl.Series]]:
     real, other = [texts[i] for i in order[:N]], [texts[i] for i in order[N:]]
     vocab = sorted({w for t in texts for w in t.split()})
     edits = [plant.near_copy(t, rng, vocab) for t in real]
-    swaps = [swap(t, rng) for t in real]
+    swaps = [plant.word_swap(t, rng) for t in real]
     return {
         "(a) real vs real (SMS, two disjoint samples)": (frame(other), pl.Series(real)),
         "(b) 2-word edits of the real rows (plant.near_copy)": (

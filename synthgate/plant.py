@@ -107,3 +107,12 @@ def drift(source: str, pool: Sequence[str], rng: random.Random) -> str:
 def off_label(label: str, labels: Sequence[str], rng: random.Random) -> str:
     """Another label than `label`: the text stays, the intended class is wrong."""
     return rng.choice([other for other in labels if other != label])
+
+
+def word_swap(text: str, rng: random.Random) -> str:
+    """Two adjacent words swapped: a near copy that keeps every word."""
+    words = text.split()
+    if len(words) > 1:
+        i = rng.randrange(len(words) - 1)
+        words[i], words[i + 1] = words[i + 1], words[i]
+    return " ".join(words)

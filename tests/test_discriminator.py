@@ -17,15 +17,6 @@ from synthgate.scorers.discriminator import DiscriminatorScorer
 COL = "discriminator_p_synthetic"
 
 
-def swap(text: str, rng: random.Random) -> str:
-    """Two adjacent words swapped: a near-copy that keeps every word."""
-    words = text.split()
-    if len(words) > 1:
-        i = rng.randrange(len(words) - 1)
-        words[i], words[i + 1] = words[i + 1], words[i]
-    return " ".join(words)
-
-
 @pytest.fixture(scope="module")
 def data(sms: pl.DataFrame) -> dict[str, list[str]]:
     """Two disjoint samples of 600 distinct SMS texts, word swaps of the first and loops."""
@@ -36,7 +27,7 @@ def data(sms: pl.DataFrame) -> dict[str, list[str]]:
     return {
         "real": real,
         "other": other,
-        "swaps": [swap(t, rng) for t in real[:300]],
+        "swaps": [plant.word_swap(t, rng) for t in real[:300]],
         "loops": [plant.loop(t, rng) for t in other[:200]],
     }
 
