@@ -95,3 +95,23 @@ def test_device_auto_is_cpu_here_and_recorded(tmp_path) -> None:
         pl.DataFrame({"text": ["hello there friend"]}), pl.DataFrame({"text": ["good day"]})
     )
     assert run.device == "cpu"
+
+
+def test_neighbour_search_runs_once_for_every_scorer(embedder: Embedder, monkeypatch) -> None:
+    from synthgate.scorers import DedupScorer, DiscriminatorScorer, base
+
+    calls: list[int] = []
+    search = base.candidate_neighbours
+
+    def counting(*args):
+        calls.append(1)
+        return search(*args)
+
+    monkeypatch.setattr(base, "candidate_neighbours", counting)
+    texts = [f"message number {i} about {w}" for i, w in enumerate("abcdefghij" * 2)]
+    cand = pl.DataFrame({"id": [f"c{i}" for i in range(20)], "text": texts})
+    real = pl.DataFrame({"id": [f"r{i}" for i in range(20)], "text": [t + "!" for t in texts]})
+    resources = Resources(embeddings=Embeddings.build([cand["text"], real["text"]], embedder))
+    DedupScorer().fit(cand, real, resources)
+    DiscriminatorScorer().fit(cand, real, resources)
+    assert calls == [1]

@@ -116,10 +116,9 @@ class DedupScorer:
             }
         )
         semantic = None
-        if self.semantic and resources.embeddings is not None:
-            semantic = semantic_matches(
-                candidates, real, resources.embeddings, self.semantic_threshold
-            )
+        neighbours = resources.neighbours(candidates, real) if self.semantic else None
+        if neighbours is not None:
+            semantic = semantic_matches(real, neighbours, self.semantic_threshold)
         self.table_ = self._rows_table(candidates["id"], cand_key, node_table, semantic)
         return self
 

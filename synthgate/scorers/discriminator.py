@@ -13,7 +13,7 @@ from synthgate.embed import Embeddings
 from synthgate.errors import ConfigError
 from synthgate.scorers.base import Resources, lookup
 from synthgate.scorers.minhash import components
-from synthgate.scorers.neighbours import nearest, nearest_earlier
+from synthgate.scorers.neighbours import Neighbours, candidate_neighbours, nearest_earlier
 from synthgate.text import normalize
 
 FEATURES = ("embeddings", "tfidf", "both")
@@ -77,7 +77,10 @@ class DiscriminatorScorer:
         y = np.r_[np.zeros(real_text.len(), int), np.ones(cand.height, int)]
         oof, why = None, self._too_few(y, emb)
         if why is None:
-            groups = fold_groups(cand, real_text, emb, self.group_cosine)
+            real_keep = self._usable(real["text"], emb).to_numpy()
+            shared = resources.neighbours(candidates, real)  # the search dedup also uses
+            subset = shared.subset(keep.to_numpy(), real_keep) if shared else None
+            groups = fold_groups(cand, real_text, emb, self.group_cosine, subset)
             why = _need(len(np.unique(groups)), self.folds, "groups of linked rows")
         if why is None:
             texts = pl.concat([real_text, cand["text"].cast(pl.String)])
@@ -134,11 +137,16 @@ def _need(count: int, folds: int, what: str) -> str | None:
 
 
 def fold_groups(
-    cand: pl.DataFrame, real_text: pl.Series, emb: Embeddings | None, cosine: float
+    cand: pl.DataFrame,
+    real_text: pl.Series,
+    emb: Embeddings | None,
+    cosine: float,
+    neighbours: Neighbours | None = None,
 ) -> np.ndarray:
     """A group per row (real rows, then candidates): equal normalised texts, a candidate and its
     source, and embeddings reaching `cosine` (nearest real row, earlier candidate, earlier real
-    row) are linked, and each connected component is one group."""
+    row) are linked, and each connected component is one group. `neighbours`: the candidates'
+    searches already made for these rows."""
     n_real, cand_rows = real_text.len(), np.arange(cand.height) + real_text.len()
     keys = normalize(pl.concat([real_text, cand["text"].cast(pl.String)]))
     nodes = pl.DataFrame({"key": keys, "node": np.arange(len(keys))})
@@ -148,12 +156,12 @@ def fold_groups(
         left.append(cand_rows)
         right.append(_first(normalize(cand["source"].cast(pl.String)), first))
     if emb is not None:
-        real_vecs, cand_vecs = emb.of(real_text)[0], emb.of(cand["text"])[0]
-        earlier_cos, earlier = nearest_earlier(cand_vecs)
+        nb = neighbours or candidate_neighbours(cand["text"], real_text, emb)
+        earlier = np.where(nb.earlier_row >= 0, nb.earlier_row + n_real, -1)
         for lhs, (best, where) in (
-            (cand_rows, nearest(cand_vecs, real_vecs)),
-            (cand_rows, (earlier_cos, np.where(earlier >= 0, earlier + n_real, -1))),
-            (np.arange(n_real), nearest_earlier(real_vecs)),
+            (cand_rows, (nb.real_cos, nb.real_row)),
+            (cand_rows, (nb.earlier_cos, earlier)),
+            (np.arange(n_real), nearest_earlier(emb.of(real_text)[0])),
         ):
             left.append(lhs[best >= cosine])
             right.append(where[best >= cosine])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import polars as pl
+
+from synthgate.embed import Embeddings
 
 CHUNK = 512
 
@@ -35,3 +40,50 @@ def nearest_earlier(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n:
         best[0] = -1.0
     return best, where
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Per candidate row: cosine to and row of the nearest real row, and of the nearest earlier
+    candidate (NaN and -1 where the row has no vector or there is no such row)."""
+
+    real_cos: np.ndarray
+    real_row: np.ndarray
+    earlier_cos: np.ndarray
+    earlier_row: np.ndarray
+
+    def subset(self, keep: np.ndarray, real_keep: np.ndarray) -> Neighbours:
+        """The same links among the kept candidate and real rows, renumbered."""
+        cand_pos = np.where(keep, np.cumsum(keep) - 1, -1)
+        real_pos = np.where(real_keep, np.cumsum(real_keep) - 1, -1)
+
+        def move(rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+            return np.where(rows >= 0, pos[np.clip(rows, 0, None)], -1)[keep]
+
+        return Neighbours(
+            self.real_cos[keep],
+            move(self.real_row, real_pos) if len(real_pos) else self.real_row[keep],
+            self.earlier_cos[keep],
+            move(self.earlier_row, cand_pos),
+        )
+
+
+def candidate_neighbours(
+    cand_text: pl.Series, real_text: pl.Series, embeddings: Embeddings
+) -> Neighbours:
+    """Nearest real row and nearest earlier candidate of every candidate, by cosine."""
+    cand_vecs, found = embeddings.of(cand_text)
+    real_vecs, real_found = embeddings.of(real_text)
+    rows, real_rows = np.flatnonzero(found), np.flatnonzero(real_found)
+    n = len(found)
+    real_cos, real_row = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
+    best, where = nearest(cand_vecs[found], real_vecs[real_found])
+    real_cos[rows] = np.clip(best, -1.0, 1.0)
+    real_row[rows] = (
+        np.where(where >= 0, real_rows[np.clip(where, 0, None)], -1) if len(real_rows) else -1
+    )
+    earlier_cos, earlier_row = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
+    best, where = nearest_earlier(cand_vecs[found])
+    earlier_cos[rows] = best
+    earlier_row[rows] = np.where(where >= 0, rows[np.clip(where, 0, None)], -1)
+    return Neighbours(real_cos, real_row, earlier_cos, earlier_row)
