@@ -1,23 +1,22 @@
-"""The command line: thin wrappers over the library; the only module that touches rich."""
+"""The command line: thin wrappers over the library; only it and console.py touch rich."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from synthgate import config as cfg
+from synthgate.console import progress_bars, scorer_lines, summary_table
 from synthgate.errors import SynthgateError
 from synthgate.inputs import Columns
 from synthgate.job import RUN_FILES, run_job
-from synthgate.pipeline import Progress as ProgressFn
+from synthgate.rundir import HTML_FILE, load_run, write_run
+
+Handler = Callable[[argparse.Namespace, Console, Console], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,18 +33,70 @@ def build_parser() -> argparse.ArgumentParser:
     for role in ("text", "label", "source", "id"):
         score.add_argument(f"--{role}-col", default=None, help=f"{role} column (default: {role})")
     sub.add_parser("init-config", help="print the default config, a comment on each key")
+    report = sub.add_parser("report", help="(re)write a run directory's report.html")
+    report.add_argument("run", help="run directory")
+    report.add_argument("--out", help=f"HTML file to write (default: RUN/{HTML_FILE})")
+    regate = sub.add_parser("regate", help="apply new thresholds to stored scores (no model)")
+    regate.add_argument("run", help="run directory to read")
+    regate.add_argument("--config", required=True, help="TOML config with the new thresholds")
+    regate.add_argument("--out", required=True, help="new run directory to write")
+    _add_tune(sub)
+    _add_sample(sub)
+    _add_evaluate(sub)
     return parser
+
+
+def _add_tune(sub: argparse._SubParsersAction) -> None:
+    tune = sub.add_parser("tune", help="threshold sweeps and suggestions: tuning.html, TOML")
+    tune.add_argument("run", help="run directory")
+    tune.add_argument(
+        "--out",
+        help="folder for tuning.html, tuning.json, suggested.toml (default: the run directory)",
+    )
+    tune.add_argument("--target-acceptance", type=float, help="overall acceptance to reach, 0..1")
+    tune.add_argument("--labels", help="judged sample: columns id and judgement (good/bad)")
+    tune.add_argument("--target-precision", type=float, help="precision to reach (needs --labels)")
+    tune.add_argument("--objective", choices=["macro-f1"], help="tune for a downstream score")
+    tune.add_argument("--train", help="real training rows (with --objective)")
+    tune.add_argument("--validation", help="real validation rows (with --objective)")
+    _add_table_columns(tune)
+    tune.add_argument("--seed", type=int, default=0, help="seed for bootstrap and training")
+
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
+    sample = sub.add_parser("sample", help="a stratified sample for people to judge")
+    sample.add_argument("run", help="run directory")
+    sample.add_argument("--n", type=int, required=True, help="rows in the sample")
+    sample.add_argument("--out", required=True, help="CSV to write (fill in its judgement column)")
+    sample.add_argument("--seed", type=int, default=0, help="sampling seed")
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("evaluate", help="downstream classifier: real vs real + candidates")
+    ev.add_argument("--train", required=True, help="real training rows")
+    ev.add_argument("--test", required=True, help="real test rows (never used for tuning)")
+    ev.add_argument("--run", required=True, help="run directory")
+    ev.add_argument("--out", help="folder for evaluation.json and .html (default: the run)")
+    ev.add_argument("--seeds", type=int, default=5, help="bootstrap resamples (default 5)")
+    _add_table_columns(ev)
+
+
+def _add_table_columns(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--text-col",
+        default="text",
+        help="text column of the train/validation/test files; a comma list "
+        "joins columns with '. ' (e.g. title,description)",
+    )
+    parser.add_argument("--label-col", default="label", help="label column of those files")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input or config)."""
     args = build_parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False)
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     try:
-        if args.command == "init-config":
-            sys.stdout.write(cfg.render_default())
-            return 0
-        return _score(args, Console(highlight=False), err)
+        return COMMANDS[args.command](args, out, err)
     except SynthgateError as exc:
         return _fail(err, str(exc))
     except OSError as exc:  # a path the library did not check: a config folder, a full disk
@@ -57,6 +108,15 @@ def _fail(err: Console, message: str) -> int:
     return 2
 
 
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, soft_wrap=True)
+
+
+def _init_config(args: argparse.Namespace, out: Console, err: Console) -> int:
+    sys.stdout.write(cfg.render_default())
+    return 0
+
+
 def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
     roles = {r: getattr(args, f"{r}_col") for r in ("text", "label", "source", "id")}
     columns = Columns(
@@ -65,79 +125,67 @@ def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     if Path(args.out).exists() and not Path(args.out).is_dir():  # fail before scoring
         raise SynthgateError(f"{args.out}: --out exists and is not a directory")
-    with _progress(err) as progress:
+    with progress_bars(err) as progress:
         result = run_job(args.candidates, args.real, args.out, args.config, columns, progress)
     out.print(summary_table(result.report))
     for line in scorer_lines(result.report.get("scorers", {})):
-        (err if line.startswith("warning:") else out).print(line, markup=False, soft_wrap=True)
-    out.print(f"wrote {result.out_dir}/ ({', '.join(RUN_FILES)})", soft_wrap=True)
+        _say(err if line.startswith("warning:") else out, line)
+    written = [name for name in RUN_FILES if (result.out_dir / name).is_file()]
+    _say(out, f"wrote {result.out_dir}/ ({', '.join(written)})")
     return 0
 
 
-@contextmanager
-def _progress(console: Console) -> Iterator[ProgressFn]:
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-    tasks: dict[str, Any] = {}
+def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from synthgate.audit import render_report
+    from synthgate.io import write_text
 
-    def update(step: str, done: int, total: int) -> None:
-        if step not in tasks:
-            tasks[step] = bars.add_task(step, total=total)
-        bars.update(tasks[step], completed=done, total=total)
-
-    bars.start()
-    try:
-        yield update
-    except BaseException:
-        # A failed run leaves only its error line: erase the bars, skip Progress.stop's newline.
-        bars.live.transient = True
-        bars.live.stop()
-        raise
-    bars.stop()
+    run = load_run(args.run)
+    target = Path(args.out) if args.out else Path(args.run) / HTML_FILE
+    write_text(target, render_report(run))
+    _say(out, f"wrote {target}")
+    return 0
 
 
-def summary_table(report: dict[str, Any]) -> Table:
-    """Rows in, accepted, and per rule: rows rejected by it and by it alone."""
-    rows = report["rows"]
-    table = Table(
-        title=f"synthgate: {report['accepted']:,} of {rows:,} accepted "
-        f"({_pct(report['accepted'], rows)})"
-    )
-    table.add_column("rule", no_wrap=True)  # a truncated rule name is no use
-    table.add_column("rejected", justify="right")
-    table.add_column("only by this rule", justify="right")
-    table.add_column("skipped (missing)", justify="right")
-    for rule, count in report["rejected_by_rule"].items():
-        only = report["rejected_only_by_rule"].get(rule, 0)
-        skipped = report["skipped_by_rule"].get(rule, 0)
-        table.add_row(rule, f"{count:,}", f"{only:,}", f"{skipped:,}" if skipped else "")
-    table.add_section()
-    table.add_row("rows in", f"{rows:,}", "", "")
-    table.add_row("rejected", f"{report['rejected']:,}", "", "")
-    table.add_row("accepted", f"{report['accepted']:,}", "", "")
-    return table
+def _regate(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from synthgate.regate import regate
+
+    if Path(args.out).resolve() == Path(args.run).resolve():
+        raise SynthgateError(f"{args.out}: --out must differ from the run directory it re-gates")
+    run = load_run(args.run)
+    new = regate(run, cfg.load_config(args.config))
+    write_run(new, args.out)
+    out.print(summary_table(new.report))
+    _say(out, f"wrote {args.out}/ (from {args.run}, config {args.config})")
+    return 0
 
 
-def scorer_lines(summaries: dict[str, dict[str, Any]]) -> list[str]:
-    """What corpus-level scorers found: their figures, then any warning."""
-    lines = []
-    for name, summary in summaries.items():
-        figures = [f"{k} {v:.3f}" for k, v in summary.items() if isinstance(v, float)]
-        if figures:
-            lines.append(f"{name}: {', '.join(figures)}")
-        notes = [summary["skipped"]] if summary.get("skipped") else []
-        lines += [f"warning: {note}" for note in notes + list(summary.get("warnings", []))]
-    return lines
+def _tune(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from synthgate.cli_tools import tune_command
+
+    return tune_command(args, lambda text: _say(out, text))
 
 
-def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "n/a"
+def _sample(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from synthgate.cli_tools import sample_command
+
+    return sample_command(args, lambda text: _say(out, text))
+
+
+def _evaluate(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from synthgate.cli_tools import evaluate_command
+
+    return evaluate_command(args, out)
+
+
+COMMANDS: dict[str, Handler] = {
+    "score": _score,
+    "init-config": _init_config,
+    "report": _report,
+    "regate": _regate,
+    "tune": _tune,
+    "sample": _sample,
+    "evaluate": _evaluate,
+}
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ FORMAT_VERSION = 1
 TOP_HELP = {
     "seed": "seed for every random choice (MinHash permutations)",
     "batch_size": "rows scored per batch; bounds the memory of per-row work",
+    "save_embeddings": "keep the run's vectors in embeddings.npz (float16) so report and "
+    "regate can measure coverage of the real set without a model",
 }
 
 # column -> (rule, where the threshold comes from). Gopher = Rae et al. 2021, Table A1;
@@ -103,6 +105,7 @@ def default_config() -> dict[str, Any]:
     return {
         "seed": 0,
         "batch_size": 10_000,
+        "save_embeddings": True,
         "embedding": dict(EMBEDDING_DEFAULTS),
         "scorers": {name: {"enabled": True, **_scorer_params(name)} for name in SCORERS},
         "gate": {"unique": dict(UNIQUE_DEFAULTS), "rules": rules},

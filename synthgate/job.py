@@ -15,12 +15,20 @@ import polars as pl
 
 from synthgate import config as cfg
 from synthgate.inputs import Columns
-from synthgate.io import file_sha256, read_table, write_parquet, write_text
-from synthgate.pipeline import Progress, run_scoring
-from synthgate.report import build_report
-from synthgate.scorers import SCORERS
+from synthgate.io import file_sha256, read_table, write_text
+from synthgate.pipeline import Progress, Scored, run_scoring
+from synthgate.regate import gated_run
+from synthgate.rundir import (
+    EMBEDDINGS_FILE,
+    HTML_FILE,
+    REAL_FILE,
+    REQUIRED,
+    RunEmbeddings,
+    write_run,
+)
 
-RUN_FILES = ("scored.parquet", "accepted.parquet", "report.json", "config.toml", "run.json")
+RUN_FILES = (*REQUIRED, REAL_FILE, EMBEDDINGS_FILE, HTML_FILE)
+"""Every file a run may write (embeddings.npz only when a scorer embedded and save_embeddings)."""
 LIBRARIES = (
     "polars",
     "numpy",
@@ -61,32 +69,50 @@ def run_job(
     read_s = time.perf_counter() - t0
     columns = columns or Columns()
     scored = run_scoring(candidates, real, conf, columns=columns, progress=progress)
-    frame = scored.frame
-    score_cols = [c for cls in SCORERS.values() for c in cls.columns if c in frame.columns]
-    label_col = columns.label if columns.label in frame.columns else None
-    report = build_report(
-        frame, scored.gate, score_cols, label_col, scored.inactive_rules, scored.summaries
-    )
-    out = Path(out_dir)
+    roles = _roles(columns, candidates)
     t0 = time.perf_counter()
-    write_parquet(out / "scored.parquet", frame)
-    write_parquet(out / "accepted.parquet", frame.filter(pl.col("accepted")))
-    write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
-    write_text(out / "config.toml", cfg.dumps(conf))
-    timings = {"read": read_s, **scored.timings, "write": time.perf_counter() - t0}
-    timings["total"] = time.perf_counter() - started
-    run = _run_record(
+    run = gated_run(
+        scored.frame,
+        conf,
+        roles,
+        real=scored.real,
+        embeddings=_vectors(scored, columns.text) if conf["save_embeddings"] else None,
+        summaries=scored.summaries,
+    )
+    report_s = time.perf_counter() - t0
+    timings = {"read": read_s, **scored.timings, "report": report_s}
+    run.record = _run_record(
         conf,
         candidates_path,
         real_path,
         candidates.height,
         real.height,
-        report,
+        run.report,
         timings,
         scored.device,
-    )
-    write_text(out / "run.json", json.dumps(run, indent=2) + "\n")  # last: the run is complete
-    return JobResult(out, report, run)
+    ) | {"columns": roles}
+    t0 = time.perf_counter()
+    write_run(run, out_dir)
+    run.record["timings_s"]["write"] = round(time.perf_counter() - t0, 4)
+    run.record["timings_s"]["total"] = round(time.perf_counter() - started, 4)
+    write_text(Path(out_dir) / "run.json", json.dumps(run.record, indent=2) + "\n")
+    return JobResult(Path(out_dir), run.report, run.record)
+
+
+def _roles(columns: Columns, candidates: pl.DataFrame) -> dict[str, str | None]:
+    """Role -> column of scored.parquet (None where the candidates had no such column)."""
+    roles = {r: getattr(columns, r) for r in ("text", "label", "source")}
+    out = {r: (c if c in candidates.columns else None) for r, c in roles.items()}
+    return out | {"id": columns.id if columns.id in candidates.columns else "id"}
+
+
+def _vectors(scored: Scored, text_col: str) -> RunEmbeddings | None:
+    """Row-aligned candidate and real vectors for the run directory."""
+    if scored.embeddings is None or scored.real is None:
+        return None
+    cand, _ = scored.embeddings.of(scored.frame[text_col])
+    real, _ = scored.embeddings.of(scored.real["text"])
+    return RunEmbeddings(cand, real)
 
 
 def _run_record(

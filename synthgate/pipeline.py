@@ -35,6 +35,8 @@ class Scored:
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    real: pl.DataFrame | None = None  # the canonical real set: id, text and label if any
+    embeddings: Embeddings | None = None  # every distinct text's vector, when a scorer used them
 
 
 def score(
@@ -71,7 +73,7 @@ def run_scoring(
     # Config and user columns are checked before any scoring: a typo must not cost a long run.
     gate, inactive = _build_gate(conf, candidates, scorers)
     user_cols = [r.column for r in gate.rules if r.column in candidates.columns]
-    view = candidates.select(_numeric(candidates, c) for c in user_cols)
+    view = candidates.select(numeric_column(candidates, c) for c in user_cols)
     resources = _resources(conf, scorers, cand, ref, report, timings)
     for scorer in scorers:
         start = time.perf_counter()
@@ -90,7 +92,9 @@ def run_scoring(
         raise RuntimeError(f"internal error: {candidates.height} rows in, {gated.height} out")
     device = resources.embeddings.device if resources.embeddings else "cpu"
     summaries = {s.name: s.summary_ for s in scorers if getattr(s, "summary_", None)}
-    return Scored(gated, conf, gate, inactive, timings, device, summaries)
+    return Scored(
+        gated, conf, gate, inactive, timings, device, summaries, ref, resources.embeddings
+    )
 
 
 def _resources(
@@ -145,7 +149,7 @@ def _build_gate(conf: dict, candidates: pl.DataFrame, scorers: list) -> tuple[Ga
     return gate, cfg.inactive_rules(conf, available, provided_by)
 
 
-def _numeric(frame: pl.DataFrame, column: str) -> pl.Series:
+def numeric_column(frame: pl.DataFrame, column: str) -> pl.Series:
     """A rule's column as numbers: user columns read from CSV arrive as text."""
     series = frame[column]
     if series.dtype.is_numeric() or series.dtype == pl.Boolean:

@@ -363,7 +363,11 @@ def test_invalid_utf8_row_kept_and_rejected(capsys, tmp_path, real, out, suffix:
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ("sed = 1\n", "sed: unknown key; available: seed, batch_size, embedding, scorers, gate"),
+        (
+            "sed = 1\n",
+            "sed: unknown key; available: seed, batch_size, save_embeddings, "
+            "embedding, scorers, gate",
+        ),
         (
             "[scorers.qualty]\nenabled = false\n",
             "scorers.qualty: unknown scorer; available: " + ", ".join(SCORERS),

@@ -46,7 +46,11 @@ def test_merge_overrides_only_what_is_given() -> None:
 @pytest.mark.parametrize(
     ("user", "message"),
     [
-        ({"sed": 1}, r"^sed: unknown key; available: seed, batch_size, embedding, scorers, gate$"),
+        (
+            {"sed": 1},
+            r"^sed: unknown key; available: seed, batch_size, save_embeddings, "
+            r"embedding, scorers, gate$",
+        ),
         (
             {"scorers": {"qualty": {}}},
             rf"^scorers\.qualty: unknown scorer; available: {', '.join(SCORERS)}$",

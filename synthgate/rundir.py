@@ -1,0 +1,220 @@
+"""The run directory: everything a later command needs, read back and validated, or written."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from synthgate import config as cfg
+from synthgate.errors import SynthgateError
+from synthgate.gate import Gate
+from synthgate.io import write_atomic, write_parquet, write_text
+from synthgate.scorers import SCORERS
+
+REQUIRED = ("run.json", "config.toml", "scored.parquet", "accepted.parquet", "report.json")
+"""Files every run has; run.json is written last, so its presence means the run finished."""
+REAL_FILE = "real.parquet"  # id, text, label of the real set (what diversity compares with)
+EMBEDDINGS_FILE = "embeddings.npz"  # float16 unit vectors: `candidates` and `real`, row-aligned
+HTML_FILE = "report.html"
+
+
+@dataclass
+class RunEmbeddings:
+    """Row-aligned unit vectors; a zero row is a text with no vector (blank)."""
+
+    candidates: np.ndarray
+    real: np.ndarray
+
+
+@dataclass
+class Run:
+    """A scored, gated run: the frame every later command reads, and what produced it."""
+
+    frame: pl.DataFrame
+    config: dict[str, Any]
+    record: dict[str, Any]
+    report: dict[str, Any]
+    columns: dict[str, str | None] = field(default_factory=dict)
+    real: pl.DataFrame | None = None
+    embeddings: RunEmbeddings | None = None
+    path: Path | None = None
+
+    @property
+    def id_col(self) -> str:
+        """The id column of `frame`."""
+        return self.columns.get("id") or "id"
+
+    @property
+    def text_col(self) -> str:
+        """The text column of `frame`."""
+        return self.columns.get("text") or "text"
+
+    @property
+    def label_col(self) -> str | None:
+        """The label column of `frame`, or None when the candidates had no labels."""
+        name = self.columns.get("label", "label")
+        return name if name and name in self.frame.columns else None
+
+    def gate(self, config: dict[str, Any] | None = None) -> Gate:
+        """The gate of `config` (default: the run's own) over the columns this run stored."""
+        return gate_for(config or self.config, self.frame)
+
+    def score_columns(self) -> list[str]:
+        """Every scorer column the frame holds, in registry order."""
+        return score_columns(self.frame)
+
+
+def score_columns(frame: pl.DataFrame) -> list[str]:
+    """Scorer output columns present in `frame`, in registry order."""
+    return [c for s in SCORERS.values() for c in s.columns if c in frame.columns]
+
+
+def provided_by() -> dict[str, str]:
+    """Scorer column -> scorer name."""
+    return {col: name for name, cls in SCORERS.items() for col in cls.columns}
+
+
+def gate_for(config: dict[str, Any], frame: pl.DataFrame) -> Gate:
+    """The gate of `config` over the columns of `frame` (stored scores, user columns)."""
+    return cfg.build_gate(config, set(frame.columns), provided_by())
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a run directory; every problem is one SynthgateError naming the file."""
+    root = Path(path)
+    if not root.is_dir():
+        raise SynthgateError(f"{root}: no such run directory")
+    missing = [name for name in REQUIRED if not (root / name).is_file()]
+    if missing:
+        hint = (
+            " (run.json is written last: the run did not finish)" if "run.json" in missing else ""
+        )
+        raise SynthgateError(
+            f"{root}: not a synthgate run directory: missing {', '.join(missing)}{hint}"
+        )
+    record = _json(root / "run.json")
+    version = record.get("format_version")
+    if version != cfg.FORMAT_VERSION:
+        raise SynthgateError(
+            f"{root / 'run.json'}: format_version {version!r} is not supported "
+            f"(this synthgate reads {cfg.FORMAT_VERSION}); re-score with this version"
+        )
+    config = _config(root / "config.toml")
+    frame = _parquet(root / "scored.parquet")
+    for column in ("reasons", "accepted"):
+        if column not in frame.columns:
+            raise SynthgateError(f"{root / 'scored.parquet'}: no {column!r} column")
+    rows = record.get("counts", {}).get("rows")
+    if rows != frame.height:
+        raise SynthgateError(
+            f"{root / 'scored.parquet'}: {frame.height} rows, but run.json counts {rows}"
+        )
+    real = _parquet(root / REAL_FILE) if (root / REAL_FILE).is_file() else None
+    return Run(
+        frame=frame,
+        config=config,
+        record=record,
+        report=_json(root / "report.json"),
+        columns=record.get("columns") or {"text": "text", "label": "label", "id": "id"},
+        real=real,
+        embeddings=_embeddings(root / EMBEDDINGS_FILE, frame.height, real),
+        path=root,
+    )
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SynthgateError(f"{path}: cannot read JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SynthgateError(f"{path}: expected a JSON object")
+    return data
+
+
+def _config(path: Path) -> dict[str, Any]:
+    try:
+        user = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SynthgateError(f"{path}: cannot read TOML: {exc}") from exc
+    try:
+        return cfg.merge_config(user)
+    except SynthgateError as exc:
+        raise SynthgateError(f"{path}: {exc}") from exc
+
+
+def _parquet(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path).rechunk()  # one chunk: later passes run several times faster
+    except Exception as exc:  # arrow raises many types; the user needs one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SynthgateError(f"{path}: cannot read parquet: {first}") from exc
+
+
+def _embeddings(path: Path, rows: int, real: pl.DataFrame | None) -> RunEmbeddings | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(
+            path, allow_pickle=False
+        ) as data:  # never pickle: a run may come from elsewhere
+            found = RunEmbeddings(data["candidates"], data["real"])
+    except Exception as exc:
+        raise SynthgateError(f"{path}: cannot read embeddings: {exc}") from exc
+    n_real = real.height if real is not None else found.real.shape[0]
+    if found.candidates.shape[0] != rows or found.real.shape[0] != n_real:
+        raise SynthgateError(
+            f"{path}: {found.candidates.shape[0]} candidate and {found.real.shape[0]} real "
+            f"vectors, but the run has {rows} and {n_real} rows"
+        )
+    return found
+
+
+def write_run(run: Run, out_dir: str | Path, html: bool = True) -> Path:
+    """Write every file of `run` atomically into `out_dir`; run.json goes last."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SynthgateError(f"{out}: exists and is not a directory")
+    (out / "run.json").unlink(missing_ok=True)  # until it is rewritten, the dir is unfinished
+    write_parquet(out / "scored.parquet", run.frame)
+    write_parquet(out / "accepted.parquet", run.frame.filter(pl.col("accepted")))
+    write_text(out / "report.json", json.dumps(run.report, indent=2) + "\n")
+    write_text(out / "config.toml", cfg.dumps(run.config))
+    if run.real is not None:
+        write_parquet(out / REAL_FILE, run.real)
+    if run.embeddings is not None:
+        _write_embeddings(run, out)
+    if html:
+        from synthgate.audit import render_report  # matplotlib loads only when a page is drawn
+
+        write_text(out / HTML_FILE, render_report(replace(run, path=out)))
+    write_text(out / "run.json", json.dumps(run.record, indent=2) + "\n")
+    return out
+
+
+def _write_embeddings(run: Run, out: Path) -> None:
+    assert run.embeddings is not None
+    source = run.path / EMBEDDINGS_FILE if run.path else None
+    if source is not None and source.is_file() and run.path != out:
+
+        def copy(handle: io.BufferedWriter) -> None:
+            with source.open("rb") as stored:
+                shutil.copyfileobj(stored, handle)
+
+        write_atomic(out / EMBEDDINGS_FILE, copy)
+        return
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        candidates=run.embeddings.candidates.astype(np.float16),
+        real=run.embeddings.real.astype(np.float16),
+    )
+    write_atomic(out / EMBEDDINGS_FILE, lambda handle: handle.write(buffer.getvalue()))
