@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import matplotlib
 from matplotlib.figure import Figure
 
 CSS = """
@@ -89,7 +90,9 @@ def figure(width: float = 5.0, height: float = 3.0) -> Figure:
 def svg(fig: Figure, caption: str = "") -> str:
     """`fig` as an inline <svg> inside a <figure>."""
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    no_meta = {"Creator": None, "Date": None, "Format": None, "Type": None}  # no URLs, no time
+    with matplotlib.rc_context({"svg.hashsalt": "synthgate"}):  # ids from content, not uuid4
+        fig.savefig(buffer, format="svg", metadata=no_meta)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and doctype: inline SVG has none
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""

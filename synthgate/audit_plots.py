@@ -1,0 +1,225 @@
+"""The audit page's plots: accepted vs rejected histograms per score column, co-rejection heat map.
+
+Counts come from numpy over whole columns (no per-row Python), so a million rows cost milliseconds
+per column; matplotlib only draws the few dozen bins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from synthgate import html
+from synthgate.gate import Rule, format_bound
+from synthgate.pipeline import numeric_column
+from synthgate.rundir import Run
+
+ACCEPTED, REJECTED, LINE = "#2a9d8f", "#e76f51", "#264653"
+PLOT_SIZE = (3.8, 2.6)  # inches: three histograms side by side in the page's 1200 px
+BINS = 40
+CLIP = (0.001, 0.999)
+"""Plotted range on large columns: one outlier must not squash every other row into one bin;
+the rows beyond it are drawn in the end bins and counted in the caption."""
+CLIP_FROM = 1000  # below this many values every value is shown where it is
+PAD_BINS = 2  # margin beyond the range: more than one bin, so an end bin never straddles a mark
+SIDES = ("accepted", "rejected")
+CELL = {"ha": "center", "va": "center", "fontsize": 7}
+ANNOTATE_UP_TO = 12  # rules: beyond this the heat map's cells are too small for numbers
+MAX_PAIRS = 40  # rows of the pair table: 24 rules make 276 pairs, most of them noise
+
+
+def svg(fig: Figure, caption: str) -> str:
+    """html.svg (which writes no metadata: no external URLs, no time)."""
+    return html.svg(fig, caption)
+
+
+def thresholds(rule: Rule | None) -> list[tuple[str, float]]:
+    """The numeric bounds of `rule` as (min|max, value); a flag's Boolean bound has none."""
+    if rule is None:
+        return []
+    pairs = (("min", rule.min), ("max", rule.max))
+    return [(k, float(v)) for k, v in pairs if v is not None and not isinstance(v, bool)]
+
+
+def bin_edges(values: np.ndarray, integer: bool, marks: list[float]) -> np.ndarray:
+    """Bin edges over finite `values` and the thresholds `marks`: one bin per value for a small
+    integer range; else BINS equal bins over the CLIP quantiles (when there are many values),
+    padded so that the end bins, which take the rows beyond, lie beyond every threshold."""
+    lo, hi = min([float(values.min()), *marks]), max([float(values.max()), *marks])
+    if integer and hi - lo <= BINS:
+        return np.arange(np.floor(lo) - 0.5, np.ceil(hi) + 1.0)
+    if values.size >= CLIP_FROM:
+        low, high = (float(q) for q in np.quantile(values, CLIP))
+        lo, hi = min([low, *marks]), max([high, *marks])
+    pad = max(hi - lo, 1e-9) * PAD_BINS / BINS
+    return np.linspace(lo - pad, hi + pad, BINS + 1)
+
+
+def stacked_counts(
+    values: np.ndarray, accepted: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accepted and rejected rows per bin; values beyond the edges land in the end bins."""
+    clipped = np.clip(values, edges[0], edges[-1])
+    return np.histogram(clipped[accepted], edges)[0], np.histogram(clipped[~accepted], edges)[0]
+
+
+def histogram(
+    name: str, values: np.ndarray, accepted: np.ndarray, rule: Rule | None, integer: bool
+) -> str:
+    """One column's accepted vs rejected histogram with its rule's thresholds as lines."""
+    finite = np.isfinite(values)  # null arrives as NaN
+    nulls = int(values.size - finite.sum())
+    if not finite.any():
+        return html.para(f"{name}: all {values.size:,} values are null; nothing to plot.", "note")
+    v, acc = values[finite], accepted[finite]
+    marks = thresholds(rule)
+    edges = bin_edges(v, integer, [m for _, m in marks])
+    a, r = stacked_counts(v, acc, edges)
+    fig = html.figure(*PLOT_SIZE)
+    ax = fig.add_subplot()
+    ax.stairs(a, edges, fill=True, color=ACCEPTED, label=f"accepted ({int(acc.sum()):,})")
+    ax.stairs(a + r, edges, baseline=a, fill=True, color=REJECTED, label=f"rejected ({r.sum():,})")
+    for kind, mark in marks:
+        ax.axvline(mark, color=LINE, ls="--", lw=1.2, label=f"{kind} {format_bound(mark)}")
+    ax.set_title(name, fontsize=9)
+    ax.set_ylabel("rows", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, framealpha=0.9, edgecolor="none")  # readable over the bars
+    outside = int(((v < edges[0]) | (v > edges[-1])).sum())
+    notes = [f"{nulls:,} null not drawn"] if nulls else []
+    notes += [f"{outside:,} beyond the plotted range drawn in the end bins"] if outside else []
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return svg(fig, f"{name}: accepted and rejected rows, stacked{extra}")
+
+
+def distributions(run: Run, rules: tuple[Rule, ...]) -> list[str]:
+    """Histograms of every rule column, then of the other numeric score columns; flags as counts."""
+    frame = run.frame
+    accepted = frame["accepted"].fill_null(False).to_numpy()
+    by_column = {r.column: r for r in rules}
+    ruled = [c for c in by_column if c in frame.columns]
+    others = [c for c in run.score_columns() if c not in by_column and _numeric(frame[c])]
+    out: list[str] = []
+    for title, cols in (("Columns a rule uses", ruled), ("Other score columns", others)):
+        if not cols:
+            continue
+        flags = [c for c in cols if frame[c].dtype == pl.Boolean]
+        plots = [_plot(frame, c, accepted, by_column.get(c)) for c in cols if c not in flags]
+        out.append(f"<h3>{html.esc(title)}</h3>")
+        if plots:
+            out.append("<div class='grid'>" + "\n".join(map(_cell, plots)) + "</div>")
+        if flags:
+            out.append(flag_table(frame, flags))
+    return out or [html.para("This run has no numeric score columns.", "note")]
+
+
+def _cell(plot: str) -> str:
+    """One grid cell as wide as its plot, so a long caption wraps instead of widening it."""
+    return f"<div style='max-width: {round(PLOT_SIZE[0] * 96)}px'>{plot}</div>"
+
+
+def _plot(frame: pl.DataFrame, column: str, accepted: np.ndarray, rule: Rule | None) -> str:
+    integer = frame[column].dtype.is_integer()
+    values = rule_values(frame, column).to_numpy()
+    return histogram(column, values, accepted, rule, integer)
+
+
+def rule_values(frame: pl.DataFrame, column: str) -> pl.Series:
+    """`column` as Float64 (null where missing): a user's column may be text read from CSV,
+    and a column built from nothing but None has no numeric dtype at all."""
+    if frame[column].dtype == pl.Null:
+        return pl.Series(column, [None] * frame.height, pl.Float64)
+    return numeric_column(frame, column).cast(pl.Float64)
+
+
+def _numeric(series: pl.Series) -> bool:
+    return series.dtype.is_numeric() or series.dtype == pl.Boolean
+
+
+def flag_table(frame: pl.DataFrame, flags: list[str]) -> str:
+    """Boolean flag columns: accepted and rejected rows where the flag is true, false or null."""
+    acc = pl.col("accepted").fill_null(False)
+    exprs = []
+    for c in flags:
+        col = pl.col(c)
+        for name, cond in (("t", col), ("f", ~col), ("n", col.is_null())):
+            cond = cond.fill_null(False)
+            exprs += [
+                (cond & acc).sum().alias(f"{c}|{name}a"),
+                (cond & ~acc).sum().alias(f"{c}|{name}r"),
+            ]
+    counts = frame.select(exprs).row(0, named=True)
+    header = ["flag"] + [f"{v}: {s}" for v in ("true", "false", "null") for s in SIDES]
+    rows = [
+        [c, *(int(counts[f"{c}|{k}"]) for k in ("ta", "tr", "fa", "fr", "na", "nr"))] for c in flags
+    ]
+    return html.table(header, rows)
+
+
+def co_rejection(report: dict[str, Any]) -> list[str]:
+    """Heat map and table of rows rejected by each pair of rules (diagonal: the rule's own)."""
+    co = report.get("co_rejection") or {}
+    if not co:
+        return [html.para("No row was rejected, so no two rules rejected the same row.", "note")]
+    rules = sorted(co, key=lambda rule: (-co[rule].get(rule, 0), rule))
+    counts = np.array([[co[a].get(b, 0) for b in rules] for a in rules], dtype=np.int64)
+    intro = html.para(
+        "Each cell counts the rows rejected by both the row's rule and the column's rule; the "
+        "diagonal is the rule's own count. Colour: the share of the row rule's rejections that "
+        "the column rule also rejected (1 = every row it rejects, the other rejects too). The "
+        "table below lists every pair that shares a rejected row."
+    )
+    return [
+        intro,
+        svg(_heat_map(rules, counts), "co-rejection between rules"),
+        pairs(rules, counts),
+    ]
+
+
+def pairs(rules: list[str], counts: np.ndarray) -> str:
+    """The MAX_PAIRS pairs of rules that rejected the most rows together: a long table stays
+    narrow where a matrix of two dozen rule names would not."""
+    n = len(rules)
+    both = [(i, j) for i in range(n) for j in range(i + 1, n) if counts[i, j]]
+    body = [
+        [rules[i], rules[j], int(counts[i, j]), *_shares(counts, i, j)]
+        for i, j in sorted(both, key=lambda p: (-counts[p], p))
+    ]
+    if not body:
+        return html.para("No row was rejected by more than one rule.", "note")
+    header = ["rule", "other rule", "rows rejected by both", "share of rule's", "share of other's"]
+    table = html.table(header, body[:MAX_PAIRS])
+    if len(body) <= MAX_PAIRS:
+        return table
+    more = f"{len(body) - MAX_PAIRS:,} more pairs share fewer rows (all are in report.json)."
+    return table + "\n" + html.para(more, "note")
+
+
+def _shares(counts: np.ndarray, i: int, j: int) -> list[str]:
+    """Rows rejected by both as a share of rule i's and of rule j's rejections."""
+    return [f"{100 * counts[i, j] / counts[k, k]:.1f}%" for k in (i, j)]
+
+
+def _heat_map(rules: list[str], counts: np.ndarray) -> Figure:
+    n = len(rules)
+    share = counts / np.maximum(np.diag(counts), 1)[:, None]
+    size = min(3.0 + 0.38 * n, 11.0)
+    fig = html.figure(size + 1.0, size)
+    ax = fig.add_subplot()
+    blues = colormaps["Blues"].resampled(10)  # ten steps: a small vector colour bar
+    mesh = ax.pcolormesh(share, cmap=blues, vmin=0.0, vmax=1.0)  # vectors, no embedded image
+    ticks = np.arange(n) + 0.5
+    ax.set_xticks(ticks, rules, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(ticks, rules, fontsize=7)
+    ax.invert_yaxis()
+    if n <= ANNOTATE_UP_TO:
+        for i in range(n):
+            for j in range(n):
+                colour = "white" if share[i, j] > 0.6 else "black"
+                ax.text(j + 0.5, i + 0.5, f"{counts[i, j]:,}", **CELL, color=colour)
+    bar = fig.colorbar(mesh, ax=ax, shrink=0.6, label="share of the row rule's rejections")
+    bar.solids.set_rasterized(False)  # a bar of 50+ steps would become an embedded PNG
+    return fig
