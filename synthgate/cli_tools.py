@@ -1,0 +1,131 @@
+"""The commands that read a finished run: tune, sample, evaluate (thin wrappers)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from synthgate.console import progress_bars
+from synthgate.errors import SynthgateError
+from synthgate.io import read_table
+from synthgate.rundir import load_run
+
+Say = Callable[[str], None]
+
+
+def tune_command(args: argparse.Namespace, say: Say) -> int:
+    """`synthgate tune`: tuning.html, tuning.json, suggested.toml."""
+    from synthgate.tune import read_judgements, tune, write_tuning
+
+    _check_objective(args)
+    run = load_run(args.run)
+    judgements = read_judgements(args.labels, run) if args.labels else None
+    suggested, extra = None, None
+    if args.objective:
+        suggested, extra = _objective(args, run)
+    tuning = tune(
+        run,
+        target_acceptance=args.target_acceptance,
+        judgements=judgements,
+        target_precision=args.target_precision,
+        seed=args.seed,
+        extra=extra,
+    )
+    if suggested is not None:  # the downstream search chose the thresholds
+        tuning.config = suggested
+        tuning.data["suggested_by"] = f"--objective {args.objective}"
+    out = Path(args.out) if args.out else Path(args.run)
+    write_tuning(tuning, run, out)
+    say(f"wrote {out}/ (tuning.html, tuning.json, suggested.toml)")
+    say(f"apply it: synthgate regate {args.run} --config {out / 'suggested.toml'} --out NEW_DIR")
+    return 0
+
+
+def _check_objective(args: argparse.Namespace) -> None:
+    if args.objective and not (args.train and args.validation):
+        raise SynthgateError("--objective: needs --train and --validation (real labelled rows)")
+    if not args.objective and (args.train or args.validation):
+        raise SynthgateError("--train/--validation: only used with --objective macro-f1")
+    if args.objective and (args.target_acceptance is not None or args.target_precision is not None):
+        raise SynthgateError("--objective: give it or a --target-*, not both")
+
+
+def _objective(args: argparse.Namespace, run) -> tuple[dict, dict]:
+    from synthgate.evaluate_tune import tune_objective
+
+    train, validation = read_table(args.train), read_table(args.validation)
+    with progress_bars(Console(stderr=True)) as progress:
+        return tune_objective(
+            run,
+            train,
+            validation,
+            metric=args.objective,
+            text_col=args.text_col,
+            label_col=args.label_col,
+            names=(str(args.train), str(args.validation)),
+            progress=progress,
+        )
+
+
+def sample_command(args: argparse.Namespace, say: Say) -> int:
+    """`synthgate sample`: a stratified review file with an empty judgement column."""
+    from synthgate.sample import sample, write_sample
+
+    run = load_run(args.run)
+    frame = sample(run, args.n, seed=args.seed)
+    path = write_sample(frame, args.out)
+    strata = frame["stratum"].n_unique() if frame.height else 0
+    say(
+        f"wrote {path}: {frame.height:,} rows from {strata} strata; fill in `judgement` "
+        f"(good/bad) and pass it to: synthgate tune {args.run} --labels {path}"
+    )
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace, out: Console) -> int:
+    """`synthgate evaluate`: real vs real + candidates, downstream F1 on the test split."""
+    from synthgate.evaluate import evaluate, write_evaluation
+
+    run = load_run(args.run)
+    train, test = read_table(args.train), read_table(args.test)
+    with progress_bars(Console(stderr=True)) as progress:
+        result = evaluate(
+            run,
+            train,
+            test,
+            text_col=args.text_col,
+            label_col=args.label_col,
+            seeds=args.seeds,
+            names=(str(args.train), str(args.test)),
+            progress=progress,
+        )
+    target = Path(args.out) if args.out else Path(args.run)
+    write_evaluation(result, target)
+    out.print(evaluation_table(result.data))
+    leak = result.data["leakage"]
+    out.print(
+        f"leakage: {leak['all']['test_rows']} test rows duplicated by candidates "
+        f"({leak['accepted']['test_rows']} by accepted ones)"
+    )
+    out.print(f"wrote {target}/ (evaluation.json, evaluation.html)", markup=False, soft_wrap=True)
+    return 0
+
+
+def evaluation_table(data: dict) -> Table:
+    """Mean ± std of each F1 per training condition."""
+    table = Table(title=f"downstream classifier on the test split, {data.get('seeds', '')} seeds")
+    table.add_column("training set", no_wrap=True)
+    for metric in ("micro", "macro", "weighted"):
+        table.add_column(f"{metric} F1", justify="right")
+    for name, cond in data["conditions"].items():
+        cells = [_pm(cond["metrics"][f"{m}_f1"]) for m in ("micro", "macro", "weighted")]
+        table.add_row(name, *cells)
+    return table
+
+
+def _pm(stat: dict) -> str:
+    return f"{stat['mean']:.3f} ± {stat['std']:.3f}" if stat.get("mean") is not None else "n/a"

@@ -1,0 +1,112 @@
+"""`synthgate tune`: keep-rate sweeps of every threshold, thresholds for a target acceptance or
+(with human judgements) a target precision, and the files a person reads: tuning.html,
+tuning.json and suggested.toml. Model-free: everything comes from the run's stored scores.
+
+A knob is one numeric bound of one enabled rule (`similarity_cosine.min`); flag rules and the
+`on_missing` checks are not swept: their on/off effect is reported instead. Keep-rates include
+the unique step exactly as Gate.apply decides, so at the config's own thresholds the keep-rate
+is the run's acceptance."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from synthgate.config import merge_config
+from synthgate.errors import SynthgateError
+from synthgate.rundir import Run
+from synthgate.tune_engine import build_problem
+from synthgate.tune_html import render_tuning, write_tuning
+from synthgate.tune_labels import RESAMPLES, Judged, read_judgements
+from synthgate.tune_precision import reach_precision, sweep_labels
+from synthgate.tune_sweep import fixed_effects, overview, sweeps
+from synthgate.tune_target import reach_acceptance
+
+__all__ = ["Tuning", "read_judgements", "render_tuning", "tune", "write_tuning"]
+
+
+@dataclass
+class Tuning:
+    """What `tune` found: `data` holds every number (JSON-able), `config` the suggested full
+    config (the run's own where nothing was asked)."""
+
+    data: dict[str, Any]
+    config: dict[str, Any]
+
+
+def tune(
+    run: Run,
+    *,
+    target_acceptance: float | None = None,
+    judgements: pl.DataFrame | None = None,
+    target_precision: float | None = None,
+    seed: int = 0,
+    extra: dict[str, Any] | None = None,
+    resamples: int = RESAMPLES,
+) -> Tuning:
+    """Sweeps of every knob of `run`'s gate; with `judgements` (see read_judgements) precision,
+    recall and F1 along them; thresholds for `target_acceptance` or `target_precision`; `extra`
+    ({"title", "note", "header", "rows"}) is one more section of tuning.html."""
+    _check_args(target_acceptance, judgements, target_precision, seed, resamples)
+    problem = build_problem(run.frame, run.config)
+    data: dict[str, Any] = {
+        "overview": overview(problem, int(run.frame["accepted"].sum())),
+        "sweeps": sweeps(problem),
+        "fixed": fixed_effects(problem),
+    }
+    positions = problem.current()
+    judged = None
+    if judgements is not None:
+        judged = Judged(problem, run.frame[run.id_col], judgements, seed=seed, resamples=resamples)
+        sweep_labels(judged, data["sweeps"])
+        now = judged.metrics(judged.kept_at(positions)[:, None])[0]
+        data["labels"] = {**judged.summary(), "seed": seed, "current": now}
+    if target_acceptance is not None:
+        positions, data["target_acceptance"] = reach_acceptance(problem, target_acceptance)
+        if judged is not None:
+            found = judged.metrics(judged.kept_at(positions)[:, None])[0]
+            data["target_acceptance"]["labels"] = found
+    if target_precision is not None:
+        assert judged is not None  # _check_args
+        positions, data["target_precision"] = reach_precision(problem, judged, target_precision)
+    if extra is not None:
+        data["extra"] = _extra(extra)
+    suggested = problem.with_positions(copy.deepcopy(run.config), positions)
+    return Tuning(data, merge_config(suggested))
+
+
+def _check_args(
+    acceptance: float | None,
+    judgements: pl.DataFrame | None,
+    precision: float | None,
+    seed: int,
+    resamples: int,
+) -> None:
+    """Option combinations `tune` cannot serve, each as one line."""
+    if acceptance is not None and precision is not None:
+        raise SynthgateError(
+            "--target-acceptance and --target-precision: give one of them, not both"
+        )
+    if precision is not None and judgements is None:
+        raise SynthgateError("--target-precision: needs --labels (a judged sample)")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise SynthgateError(f"--seed: must be an int; got {seed!r}")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+        raise SynthgateError(f"resamples: must be an int >= 1; got {resamples!r}")
+
+
+def _extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """Another module's section, checked for the keys the page renders."""
+    rows = extra.get("rows", [])
+    header = extra.get("header", [])
+    if not isinstance(header, list | tuple) or not isinstance(rows, list | tuple):
+        raise SynthgateError("extra: header and rows must be lists")
+    return {
+        "title": str(extra.get("title", "More")),
+        "note": str(extra.get("note", "")),
+        "header": [str(h) for h in header],
+        "rows": [list(r) for r in rows],
+    }
