@@ -7,7 +7,8 @@ scores from distributions shaped like real runs, one in ten rows in a duplicate 
 times, each in this process with its peak RSS read at the end:
 
 1. `load_run` + `regate` + `write_run` without the page (what `synthgate regate` does, minus HTML);
-2. rendering report.html for the same run;
+2. rendering report.html for the same run, and `tune` (sweeps; a target acceptance 5 points
+   above the run's; writing tuning.html) on it;
 3. the baseline: the same rules applied row by row in plain Python (a dict per row, the unique
    step with a seen-set) on the first `--naive-rows` rows, scaled to `--rows`.
 
@@ -110,6 +111,12 @@ def main() -> None:
         from synthgate.audit import render_report
 
         _, html_s = timed(lambda: render_report(new))
+        from synthgate.tune import tune, write_tuning
+
+        target = new.report["accepted"] / new.report["rows"] + 0.05
+        tuning, tune_s = timed(lambda: tune(new))
+        _, target_s = timed(lambda: tune(new, target_acceptance=target))
+        _, tune_write_s = timed(lambda: write_tuning(tuning, new, Path(tmp) / "tuned"))
     from synthgate.rundir import gate_for
 
     gate = gate_for(looser, frame)
@@ -134,6 +141,9 @@ def main() -> None:
         ("write_run (no page)", write_s),
         ("regate total", regate_s),
         ("report.html", html_s),
+        ("tune: sweeps of every bound", tune_s),
+        ("tune --target-acceptance (+5 points)", target_s),
+        ("tune: write tuning.html, .json, suggested.toml", tune_write_s),
         ("Gate.apply alone (reasons + unique step)", apply_s),
         (f"naive row-by-row gate, {args.naive_rows:,} rows", naive_s),
         (f"naive, scaled to {args.rows:,} rows", naive_scaled),
