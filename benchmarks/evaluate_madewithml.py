@@ -3,14 +3,15 @@ chain deciding which candidates join the training set.
 
     python benchmarks/evaluate_madewithml.py [--seeds 5] [--seed 0]
 
-Candidates are planted from the 764 training rows (dataset.csv; text = title + ". " +
-description, label = tag), each with its `source`:
-  good      a word-swapped copy under its own label (a paraphrase-like variant), 1 per row
-  off-label the same kind of variant under another tag, for 40% of rows
-  drift     an unrelated training text given as the paraphrase of this row, 10%
-  copy      the training row itself, 10%
-  loop      a sampling loop, 5%;  artifact  a leftover special token, 5%
-  leak      a holdout row copied verbatim (test leakage), 15 rows
+dataset.csv (text = title + ". " + description, label = tag) is split in half (seeded):
+the real set, and held-out rows that stand in for good generations (new text, right label).
+Candidates, planted:
+  good       a held-out row under its own tag (60% of them)
+  off-label  a held-out row under another tag (the other 40%)
+  loop       a held-out row with a sampling loop (5%);  artifact  with a leftover token (5%)
+  copy       a real row copied (10% of real rows);  near copy  a real row with two words
+             swapped (10%)
+  leak       a holdout.csv row copied verbatim (15 rows: test leakage)
 `synthgate score` (default config, all-MiniLM-L6-v2) gates them; `synthgate evaluate` then trains
 TF-IDF + logistic regression on real / real + all / real + accepted / oversampled real /
 real + a random subset the size of the accepted set, and scores holdout.csv (never used before).
@@ -37,31 +38,33 @@ SHARED = Path(os.environ.get("SYNTHGATE_SHARED", Path(__file__).resolve().parent
 TEXT = pl.concat_str(["title", "description"], separator=". ", ignore_nulls=True)
 
 
-def candidates(train: pl.DataFrame, test: pl.DataFrame, seed: int) -> pl.DataFrame:
+def candidates(
+    real: pl.DataFrame, held: pl.DataFrame, test: pl.DataFrame, seed: int
+) -> pl.DataFrame:
     """Planted candidates with their kind (see the module docstring)."""
     rng = random.Random(seed)
-    texts, labels = train["text"].to_list(), train["label"].to_list()
-    tags = sorted(set(labels))
+    tags = sorted(set(real["label"]))
     rows = []
-    for text, label in zip(texts, labels, strict=True):
-        rows.append(("good", plant.word_swap(text, rng), label, text))
+    for text, label in zip(held["text"], held["label"], strict=True):
         if rng.random() < 0.4:
-            rows.append(
-                ("off-label", plant.word_swap(text, rng), plant.off_label(label, tags, rng), text)
-            )
+            rows.append(("off-label", text, plant.off_label(label, tags, rng)))
+        else:
+            rows.append(("good", text, label))
+        draw = rng.random()
+        if draw < 0.05:
+            rows.append(("loop", plant.loop(text, rng), label))
+        elif draw < 0.10:
+            rows.append(("artifact", plant.artifact(text, rng), label))
+    for text, label in zip(real["text"], real["label"], strict=True):
         draw = rng.random()
         if draw < 0.10:
-            rows.append(("drift", plant.drift(text, texts, rng), label, text))
+            rows.append(("copy", text, label))
         elif draw < 0.20:
-            rows.append(("copy", text, label, text))
-        elif draw < 0.25:
-            rows.append(("loop", plant.loop(text, rng), label, text))
-        elif draw < 0.30:
-            rows.append(("artifact", plant.artifact(text, rng), label, text))
+            rows.append(("near copy", plant.word_swap(text, rng), label))
     for text, label in zip(test["text"].head(15), test["label"].head(15), strict=True):
-        rows.append(("leak", text, label, None))
+        rows.append(("leak", text, label))
     rng.shuffle(rows)
-    return pl.DataFrame(rows, schema=["kind", "text", "label", "source"], orient="row")
+    return pl.DataFrame(rows, schema=["kind", "text", "label"], orient="row")
 
 
 def main() -> None:
@@ -72,11 +75,12 @@ def main() -> None:
     data = SHARED / "data" / "madewithml"
     train = pl.read_csv(data / "dataset.csv").with_columns(text=TEXT, label=pl.col("tag"))
     test = pl.read_csv(data / "holdout.csv").with_columns(text=TEXT, label=pl.col("tag"))
-    cands = candidates(train, test, args.seed)
+    real, held = plant.holdout(train.select("id", "text", "label"), 0.5, args.seed)
+    cands = candidates(real, held, test, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         cand_path, real_path = Path(tmp) / "cands.parquet", Path(tmp) / "real.parquet"
         cands.write_parquet(cand_path)
-        train.select("id", "text", "label").write_parquet(real_path)
+        real.write_parquet(real_path)
         start = time.perf_counter()
         result = run_job(cand_path, real_path, Path(tmp) / "run")
         score_s = time.perf_counter() - start
@@ -98,7 +102,7 @@ def main() -> None:
             f"({row['accepted'] / row['rows']:.0%}) |"
         )
     start = time.perf_counter()
-    found = evaluate(run, train, test, seeds=args.seeds, names=("dataset.csv", "holdout.csv"))
+    found = evaluate(run, real, test, seeds=args.seeds, names=("real half", "holdout.csv"))
     print()
     print(
         f"evaluate: {args.seeds} seeds in {time.perf_counter() - start:.0f} s; test rows "
