@@ -3,7 +3,8 @@
     python benchmarks/bench_regate.py [--rows 1000000] [--naive-rows 100000] [--seed 0]
 
 Builds a run directory of `--rows` scored rows with every column the default rules read (random
-scores from distributions shaped like real runs, one in ten rows in a duplicate cluster), then
+scores, one in ten rows in a duplicate cluster), `--real-rows` real rows, and random 384-dim
+float16 embeddings for both (what a default run keeps, so diversity and coverage run too), then
 times, each in this process with its peak RSS read at the end:
 
 1. `load_run` + `regate` + `write_run` without the page (what `synthgate regate` does, minus HTML);
@@ -30,7 +31,7 @@ import polars as pl
 
 from synthgate import config as cfg
 from synthgate.regate import gated_run, regate
-from synthgate.rundir import load_run, write_run
+from synthgate.rundir import RunEmbeddings, load_run, write_run
 
 COLUMNS = {"text": "text", "label": "label", "source": None, "id": "id"}
 
@@ -57,6 +58,20 @@ def scored_frame(rows: int, seed: int) -> pl.DataFrame:
     cluster = np.where(rng.random(rows) < 0.1, rng.integers(0, rows // 20, rows), -1)
     data["dedup_cluster"] = np.where(cluster >= 0, cluster.astype(str), data["id"])
     return pl.DataFrame(data).with_columns(pl.col("similarity_cosine").fill_nan(None))
+
+
+def embeddings(rows: int, real_rows: int, seed: int) -> RunEmbeddings:
+    """Random unit vectors (384 dims, float16 as a run stores them), built in chunks."""
+    rng = np.random.default_rng(seed)
+
+    def unit(n: int) -> np.ndarray:
+        out = np.empty((n, 384), dtype=np.float16)
+        for lo in range(0, n, 100_000):
+            block = rng.standard_normal((min(100_000, n - lo), 384), dtype=np.float32)
+            out[lo : lo + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        return out
+
+    return RunEmbeddings(unit(rows), unit(real_rows))
 
 
 def naive_gate(frame: pl.DataFrame, config: dict) -> list[bool]:
@@ -94,15 +109,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--naive-rows", type=int, default=100_000)
+    parser.add_argument("--real-rows", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     base = cfg.default_config()
-    base["save_embeddings"] = False
     frame = scored_frame(args.rows, args.seed)
     looser = cfg.merge_config({"gate": {"rules": {"similarity_cosine": {"min": 0.3}}}})
-    looser["save_embeddings"] = False
+    real = scored_frame(args.real_rows, args.seed + 1).select("id", "text", "label")
+    vectors = embeddings(args.rows, args.real_rows, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        run = gated_run(frame, base, COLUMNS)
+        run = gated_run(frame, base, COLUMNS, real=real, embeddings=vectors)
         run.record["format_version"] = cfg.FORMAT_VERSION
         write_run(run, Path(tmp) / "run", html=False)
         loaded, load_s = timed(lambda: load_run(Path(tmp) / "run"))

@@ -20,42 +20,62 @@ def short(text: object, limit: int = TEXT_CHARS) -> str:
     return value if len(value) <= limit else value[:limit] + "…"
 
 
-def example_rows(run: Run) -> dict[str, list[int]]:
-    """Rule -> the first EXAMPLES row numbers (input order) it rejected."""
+def example_rows(run: Run) -> dict[str, list[dict[str, list[int]]]]:
+    """Rule -> reason -> up to EXAMPLES row numbers it rejected: rows this reason alone rejected
+    first, then input order. Both sides of a two-sided rule get their own examples."""
     reasons = (
-        run.frame.select(pl.int_range(pl.len()).alias("_row"), pl.col("reasons"))
+        run.frame.select(
+            pl.int_range(pl.len()).alias("_row"),
+            pl.col("reasons"),
+            _shared=pl.col("reasons").list.len() > 1,
+        )
         .filter(pl.col("reasons").list.len() > 0)
         .explode("reasons")
     )
-    # A row holds at most one reason per rule, so no de-duplication is needed. The rule is
-    # looked up per distinct reason: a regex over every exploded reason cost seconds at 1M rows.
-    plain = reasons.filter(~pl.col("reasons").str.starts_with("duplicate_of:"))
-    distinct = plain.select(pl.col("reasons").unique())
+    dup = pl.col("reasons").str.starts_with("duplicate_of:")
+    reasons = reasons.with_columns(
+        reasons=pl.when(dup).then(pl.lit("duplicate_of")).otherwise("reasons")
+    )
+    # The rule is looked up per distinct reason: a regex over every exploded reason cost
+    # seconds at 1M rows.
+    distinct = reasons.select(pl.col("reasons").unique()).filter(
+        pl.col("reasons") != "duplicate_of"
+    )
     mapping = dict(distinct.with_columns(rule=rule_expr(pl.col("reasons"))).iter_rows())
     rule = pl.col("reasons").replace_strict(mapping, default="unique", return_dtype=pl.String)
-    picked = reasons.with_columns(rule=rule).group_by("rule", maintain_order=True).head(EXAMPLES)
-    out: dict[str, list[int]] = {}
-    for name, row in picked.select("rule", "_row").iter_rows():
-        out.setdefault(name, []).append(row)
+    picked = (
+        reasons.with_columns(rule=rule)
+        .sort("reasons", "_shared", "_row")
+        .group_by("reasons", maintain_order=True)
+        .head(EXAMPLES)
+        .sort("_row")
+    )
+    out: dict[str, dict[str, list[int]]] = {}
+    for reason, row, _, name in picked.select("reasons", "_row", "_shared", "rule").iter_rows():
+        out.setdefault(name, {}).setdefault(reason, []).append(row)
     return out
 
 
 def examples(run: Run, unique_column: str | None) -> list[str]:
-    """Up to EXAMPLES rejected rows per rule, most frequent rule first."""
+    """Up to EXAMPLES rejected rows per reason, most frequent rule first."""
     found = example_rows(run)
     if not found:
         return [html.para("No row was rejected.", "note")]
     order = list(run.report.get("rejected_by_rule") or {})
     order += [r for r in found if r not in order]
     intro = (
-        f"Up to {EXAMPLES} rejected rows per rule, in input order; text is cut at {TEXT_CHARS} "
-        "characters and every reason of each row is listed."
+        f"Up to {EXAMPLES} rejected rows per reason (both sides of a two-sided rule), rows "
+        f"rejected by that reason alone first; text is cut at {TEXT_CHARS} characters and every "
+        "reason of each row is listed."
     )
     out = [html.para(intro)]
     for rule in (r for r in order if r in found):
         value_col = unique_column if rule == "unique" else rule
         out.append(f"<h3>{html.esc(rule)}</h3>")
-        out.append(rows_table(run, found[rule], value_col))
+        for reason, rows in sorted(found[rule].items()):
+            if len(found[rule]) > 1:
+                out.append(html.para(reason))
+            out.append(rows_table(run, rows, value_col))
     return out
 
 

@@ -106,11 +106,15 @@ def evaluate_command(args: argparse.Namespace, out: Console) -> int:
     target = Path(args.out) if args.out else Path(args.run)
     write_evaluation(result, target)
     out.print(evaluation_table(result.data))
+    from synthgate.evaluate_page import warnings
+
     leak = result.data["leakage"]
     out.print(
         f"leakage: {leak['all']['test_rows']} test rows duplicated by candidates "
         f"({leak['accepted']['test_rows']} by accepted ones)"
     )
+    for line in warnings(result.data):
+        Console(stderr=True).print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print(f"wrote {target}/ (evaluation.json, evaluation.html)", markup=False, soft_wrap=True)
     return 0
 

@@ -103,6 +103,12 @@ def prepare(
         ),
         "unseen_test_labels": dict(Counter(x for x in test.label.tolist() if x not in known)),
     }
+    if not usable.any():
+        found = ", ".join(sorted({str(x) for x in cand_label.tolist() if x is not None})[:5])
+        raise SynthgateError(
+            f"{names[0]}: no candidate label is a class of column {label_col!r} "
+            f"(candidates carry: {found or 'no labels'}); nothing to evaluate"
+        )
     return Prepared(
         train=real,
         held=test,

@@ -56,6 +56,10 @@ def render(data: dict[str, Any]) -> str:
 def warnings(data: dict[str, Any]) -> list[str]:
     """Lines a reader must see before trusting the table."""
     out = []
+    if data["rows"]["accepted_used"] == 0:
+        out.append(
+            "No accepted candidate is usable: 'accepted' and 'random' train on real rows only."
+        )
     dropped = data["dropped_candidates"]
     unknown = dropped["unknown_label"]
     if unknown:

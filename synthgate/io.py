@@ -16,6 +16,8 @@ import polars as pl
 from synthgate.errors import SynthgateError
 
 EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it), then restored
+os.umask(_UMASK)
 
 
 def read_table(path: str | Path) -> pl.DataFrame:
@@ -125,12 +127,15 @@ def file_sha256(path: str | Path) -> str:
 
 def write_atomic(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
+    if path.is_dir():
+        raise SynthgateError(f"{path}: is a directory; give a file name")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SynthgateError(f"{path.parent}: cannot create directory ({exc.strerror})") from exc
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a report is for others to read too
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

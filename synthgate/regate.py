@@ -97,7 +97,7 @@ def regate(run: Run, config: dict[str, Any]) -> Run:
         config,
         run.columns,
         real=run.real,
-        embeddings=run.embeddings,
+        embeddings=run.embeddings if config["save_embeddings"] else None,
         summaries=run.report.get("scorers"),
         record=record,
     )

@@ -24,6 +24,8 @@ REQUIRED = ("run.json", "config.toml", "scored.parquet", "accepted.parquet", "re
 REAL_FILE = "real.parquet"  # id, text, label of the real set (what diversity compares with)
 EMBEDDINGS_FILE = "embeddings.npz"  # float16 unit vectors: `candidates` and `real`, row-aligned
 HTML_FILE = "report.html"
+DERIVED = ("tuning.html", "tuning.json", "suggested.toml", "evaluation.json", "evaluation.html")
+"""Files later commands write into a run directory: stale once the run is rewritten."""
 
 
 @dataclass
@@ -109,9 +111,8 @@ def load_run(path: str | Path) -> Run:
         )
     config = _config(root / "config.toml")
     frame = _parquet(root / "scored.parquet")
-    for column in ("reasons", "accepted"):
-        if column not in frame.columns:
-            raise SynthgateError(f"{root / 'scored.parquet'}: no {column!r} column")
+    columns = record.get("columns") or {"text": "text", "id": "id"}
+    _check_frame(root / "scored.parquet", frame, columns)
     rows = record.get("counts", {}).get("rows")
     if rows != frame.height:
         raise SynthgateError(
@@ -123,11 +124,27 @@ def load_run(path: str | Path) -> Run:
         config=config,
         record=record,
         report=_json(root / "report.json"),
-        columns=record.get("columns") or {"text": "text", "label": "label", "id": "id"},
+        columns=columns,
         real=real,
         embeddings=_embeddings(root / EMBEDDINGS_FILE, frame.height, real),
         path=root,
     )
+
+
+def _check_frame(path: Path, frame: pl.DataFrame, columns: dict[str, Any]) -> None:
+    """The columns every later command reads, with the types the gate wrote."""
+    want = {"reasons": pl.List(pl.String), "accepted": pl.Boolean}
+    for column, dtype in want.items():
+        if column not in frame.columns:
+            raise SynthgateError(f"{path}: no {column!r} column")
+        if frame.schema[column] != dtype:
+            raise SynthgateError(
+                f"{path}: column {column!r} is {frame.schema[column]}, not {dtype}"
+            )
+    for role in ("text", "id", "label"):
+        name = columns.get(role)
+        if name and name not in frame.columns:
+            raise SynthgateError(f"{path}: no {role} column {name!r} (run.json names it)")
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -184,6 +201,9 @@ def write_run(run: Run, out_dir: str | Path, html: bool = True) -> Path:
     if out.exists() and not out.is_dir():
         raise SynthgateError(f"{out}: exists and is not a directory")
     (out / "run.json").unlink(missing_ok=True)  # until it is rewritten, the dir is unfinished
+    kept = {REAL_FILE: run.real is not None, EMBEDDINGS_FILE: run.embeddings is not None}
+    for name in (*DERIVED, *(n for n, keep in kept.items() if not keep), HTML_FILE):
+        (out / name).unlink(missing_ok=True)  # nothing of an earlier run may pass for this one
     write_parquet(out / "scored.parquet", run.frame)
     write_parquet(out / "accepted.parquet", run.frame.filter(pl.col("accepted")))
     write_text(out / "report.json", json.dumps(run.report, indent=2) + "\n")

@@ -254,6 +254,22 @@ def test_examples_stop_at_five_per_rule() -> None:
     assert [r[0] for r in rows(block(part, "similarity_cosine"))] == list("abcde")
 
 
+def test_examples_cover_both_sides_and_prefer_rows_rejected_by_one_reason() -> None:
+    frame = pl.DataFrame(
+        {
+            "id": list("abcdefghijkl"),
+            "text": ["t"] * 12,
+            "similarity_cosine": [0.1] * 6 + [0.99] * 6,
+            "quality_words": [0, 0] + [5] * 10,  # a and b also fail quality_words
+        }
+    )
+    part = block(section(render_report(hand_run(frame)), "examples"), "similarity_cosine")
+    low, high = part.split("<p>similarity_cosine&gt;0.98</p>")
+    # five of the six low rows: the four rejected by this reason alone, then a (before b)
+    assert [r[0] for r in rows(low)] == ["a", "c", "d", "e", "f"]
+    assert [r[0] for r in rows(high)] == list("ghijk")
+
+
 def test_rows_either_side_of_each_threshold(page: str) -> None:
     part = section(page, "near")
     low = rows(block(part, "similarity_cosine min 0.5"))

@@ -52,9 +52,11 @@ def test_regate_equals_scoring_with_the_new_config(demo: Path, capsys) -> None:
     assert (out / "embeddings.npz").read_bytes() == (demo / "run" / "embeddings.npz").read_bytes()
 
 
-def test_report_rewrites_the_page(demo: Path, tmp_path: Path) -> None:
+def test_report_rewrites_the_page(demo: Path, tmp_path: Path, capsys) -> None:
     assert main(["report", str(demo / "run"), "--out", str(tmp_path / "page.html")]) == 0
     assert (tmp_path / "page.html").read_text().startswith("<!DOCTYPE html>")
+    msg = _error(capsys, "report", str(demo / "run"), "--out", str(tmp_path))
+    assert msg == f"synthgate: error: {tmp_path}: is a directory; give a file name"
 
 
 def _error(capsys, *argv: str) -> str:

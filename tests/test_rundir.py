@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from synthgate.regate import gated_run, regate
 from synthgate.rundir import EMBEDDINGS_FILE, RunEmbeddings, load_run, write_run
 
 COLUMNS = {"text": "text", "label": "label", "source": None, "id": "id"}
+REAL = pl.DataFrame({"id": ["r0"], "text": ["one"], "label": ["x"]})
+VECTORS = RunEmbeddings(np.eye(6, 4, dtype=np.float32), np.eye(1, 4, dtype=np.float32))
 ONLY_SIMILARITY = {
     "scorers": {name: {"enabled": name == "similarity"} for name in cfg.default_config()["scorers"]}
 }
@@ -138,8 +141,14 @@ def test_regate_refuses_a_change_the_scores_depend_on() -> None:
         regate(run, conf)
 
 
+def _rewrite(root: Path, column: pl.Expr) -> None:
+    pl.read_parquet(root / "scored.parquet").with_columns(column).write_parquet(
+        root / "scored.parquet"
+    )
+
+
 def _written(tmp_path: Path) -> Path:
-    run = hand_run()
+    run = hand_run(real=REAL, embeddings=VECTORS)
     run.record["format_version"] = cfg.FORMAT_VERSION
     return write_run(run, tmp_path / "run", html=False)
 
@@ -172,6 +181,22 @@ def _written(tmp_path: Path) -> Path:
             lambda d: (d / EMBEDDINGS_FILE).write_bytes(b"not numpy"),
             r"embeddings\.npz: cannot read embeddings",
         ),
+        (
+            lambda d: _rewrite(d, pl.col("reasons").list.join(";")),
+            r"scored\.parquet: column 'reasons' is String, not List\(String\)",
+        ),
+        (
+            lambda d: _rewrite(d, pl.col("accepted").cast(pl.Int32)),
+            r"scored\.parquet: column 'accepted' is Int32, not Boolean",
+        ),
+        (
+            lambda d: (
+                pl.read_parquet(d / "scored.parquet")
+                .drop("text")
+                .write_parquet(d / "scored.parquet")
+            ),
+            r"scored\.parquet: no text column 'text' \(run\.json names it\)",
+        ),
     ],
 )
 def test_a_damaged_run_is_one_line(tmp_path: Path, damage, message: str) -> None:
@@ -185,3 +210,42 @@ def test_a_damaged_run_is_one_line(tmp_path: Path, damage, message: str) -> None
 def test_not_a_directory(tmp_path: Path) -> None:
     with pytest.raises(SynthgateError, match="no such run directory"):
         load_run(tmp_path / "nothing")
+
+
+def test_rewriting_a_folder_leaves_nothing_of_the_earlier_run(tmp_path: Path) -> None:
+    root = _written(tmp_path)
+    (root / "tuning.html").write_text("old", encoding="utf-8")
+    assert (root / "real.parquet").is_file() and (root / EMBEDDINGS_FILE).is_file()
+    plain = hand_run()
+    plain.record["format_version"] = cfg.FORMAT_VERSION
+    write_run(plain, root, html=False)
+    left = sorted(p.name for p in root.iterdir())
+    assert left == ["accepted.parquet", "config.toml", "report.json", "run.json", "scored.parquet"]
+    assert load_run(root).real is None
+
+
+def test_files_are_readable_by_others_as_the_umask_allows(tmp_path: Path) -> None:
+    root = _written(tmp_path)
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in root.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+def test_regate_without_save_embeddings_drops_them(tmp_path: Path) -> None:
+    loaded = load_run(_written(tmp_path))
+    conf = copy.deepcopy(loaded.config)
+    conf["save_embeddings"] = False
+    new = regate(loaded, conf)
+    assert new.embeddings is None
+    write_run(new, tmp_path / "new", html=False)
+    assert not (tmp_path / "new" / EMBEDDINGS_FILE).exists()
+    assert "coverage" not in new.report["diversity"]["(all)"]
+
+
+def test_diversity_with_integer_labels() -> None:
+    frame = hand_frame().with_columns(label=pl.Series([1, 1, 1, 2, 2, 2]))
+    real = pl.DataFrame({"id": ["r0", "r1"], "text": ["a b", "c d"], "label": [1, 2]})
+    conf = cfg.merge_config(ONLY_SIMILARITY)
+    div = gated_run(frame, conf, COLUMNS, real=real).report["diversity"]
+    assert div["1"]["real"] == 1 and div["2"]["accepted"] == 1

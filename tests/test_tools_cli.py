@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import tomllib
 from pathlib import Path
 
 import polars as pl
@@ -117,9 +118,29 @@ def test_objective_tuning_uses_train_and_validation_only(loop, capsys) -> None:
     assert main(args) == 0, capsys.readouterr().err
     data = json.loads((loop["root"] / "objective" / "tuning.json").read_text())
     assert data["suggested_by"] == "--objective macro-f1"
-    assert data["extra"]["rows"]  # the search trace
+    trace = data["extra"]["rows"]
+    assert trace[0][-1] == "start"
+    chosen = [trace[0][3]] + [row[3] for row in trace if row[-1] == "chosen"]
+    assert chosen == sorted(set(chosen))  # every move a strict gain on validation
+    # each chosen bound is in suggested.toml; with no move, the thresholds are the run's own
+    suggested = tomllib.loads((loop["root"] / "objective" / "suggested.toml").read_text())
+    own = tomllib.loads((loop["run"] / "config.toml").read_text())
+    for row in (r for r in trace if r[-1] == "chosen"):
+        column, side = row[1].rsplit(".", 1)
+        assert suggested["gate"]["rules"][column][side] == row[2]
+    if len(chosen) == 1:
+        assert suggested["gate"] == own["gate"]
     page = (loop["root"] / "objective" / "tuning.html").read_text()
     assert data["extra"]["title"] in page
+
+
+def test_evaluate_with_no_usable_candidate_is_one_line(loop, capsys) -> None:
+    data = loop["data"]
+    args = ["evaluate", "--train", str(data / "dataset.csv"), "--test", str(data / "holdout.csv")]
+    args += ["--run", str(loop["run"]), "--text-col", "title", "--label-col", "created_on"]
+    assert main([*args, "--out", str(loop["root"] / "eval-none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no candidate label is a class of column 'created_on'" in err and "\n" not in err
 
 
 @pytest.mark.parametrize(
