@@ -56,6 +56,14 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
     tune.add_argument("--target-acceptance", type=float, help="overall acceptance to reach, 0..1")
     tune.add_argument("--labels", help="judged sample: columns id and judgement (good/bad)")
     tune.add_argument("--target-precision", type=float, help="precision to reach (needs --labels)")
+    tune.add_argument(
+        "--freeze",
+        action="append",
+        default=[],
+        metavar="RULE[,RULE]",
+        help="columns or bounds (quality_artifacts, similarity_cosine.max) the "
+        "targets must not move; repeatable",
+    )
     tune.add_argument("--objective", choices=["macro-f1"], help="tune for a downstream score")
     tune.add_argument("--train", help="real training rows (with --objective)")
     tune.add_argument("--validation", help="real validation rows (with --objective)")

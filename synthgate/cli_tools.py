@@ -34,6 +34,7 @@ def tune_command(args: argparse.Namespace, say: Say) -> int:
         target_precision=args.target_precision,
         seed=args.seed,
         extra=extra,
+        freeze=[name.strip() for arg in args.freeze for name in arg.split(",") if name.strip()],
     )
     if suggested is not None:  # the downstream search chose the thresholds
         tuning.config = suggested

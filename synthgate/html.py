@@ -91,7 +91,8 @@ def svg(fig: Figure, caption: str = "") -> str:
     """`fig` as an inline <svg> inside a <figure>."""
     buffer = io.StringIO()
     no_meta = {"Creator": None, "Date": None, "Format": None, "Type": None}  # no URLs, no time
-    with matplotlib.rc_context({"svg.hashsalt": "synthgate"}):  # ids from content, not uuid4
+    # ids from content, not uuid4; text as <text> in the page font, not paths per glyph (smaller)
+    with matplotlib.rc_context({"svg.hashsalt": "synthgate", "svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg", metadata=no_meta)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and doctype: inline SVG has none

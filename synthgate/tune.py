@@ -10,7 +10,8 @@ is the run's acceptance."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -18,7 +19,7 @@ import polars as pl
 from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
 from synthgate.rundir import Run
-from synthgate.tune_engine import build_problem
+from synthgate.tune_engine import Problem, build_problem
 from synthgate.tune_html import render_tuning, write_tuning
 from synthgate.tune_labels import RESAMPLES, Judged, read_judgements
 from synthgate.tune_precision import reach_precision, sweep_labels
@@ -46,10 +47,12 @@ def tune(
     seed: int = 0,
     extra: dict[str, Any] | None = None,
     resamples: int = RESAMPLES,
+    freeze: Sequence[str] = (),
 ) -> Tuning:
     """Sweeps of every knob of `run`'s gate; with `judgements` (see read_judgements) precision,
     recall and F1 along them; thresholds for `target_acceptance` or `target_precision`; `extra`
-    ({"title", "note", "header", "rows"}) is one more section of tuning.html."""
+    ({"title", "note", "header", "rows"}) is one more section of tuning.html; `freeze` names
+    columns or bounds (`quality_artifacts`, `similarity_cosine.max`) the targets may not move."""
     _check_args(target_acceptance, judgements, target_precision, seed, resamples)
     problem = build_problem(run.frame, run.config)
     data: dict[str, Any] = {
@@ -58,6 +61,7 @@ def tune(
         "fixed": fixed_effects(problem),
     }
     positions = problem.current()
+    searched = frozen(problem, freeze)
     judged = None
     if judgements is not None:
         judged = Judged(problem, run.frame[run.id_col], judgements, seed=seed, resamples=resamples)
@@ -65,17 +69,42 @@ def tune(
         now = judged.metrics(judged.kept_at(positions)[:, None])[0]
         data["labels"] = {**judged.summary(), "seed": seed, "current": now}
     if target_acceptance is not None:
-        positions, data["target_acceptance"] = reach_acceptance(problem, target_acceptance)
+        positions, data["target_acceptance"] = reach_acceptance(searched, target_acceptance)
         if judged is not None:
             found = judged.metrics(judged.kept_at(positions)[:, None])[0]
             data["target_acceptance"]["labels"] = found
     if target_precision is not None:
         assert judged is not None  # _check_args
-        positions, data["target_precision"] = reach_precision(problem, judged, target_precision)
+        positions, data["target_precision"] = reach_precision(searched, judged, target_precision)
+    if freeze:
+        data["frozen"] = sorted(k.name for k in searched.knobs if k.lo == k.hi)
     if extra is not None:
         data["extra"] = _extra(extra)
     suggested = problem.with_positions(copy.deepcopy(run.config), positions)
     return Tuning(data, merge_config(suggested))
+
+
+def frozen(problem: Problem, names: Sequence[str]) -> Problem:
+    """`problem` with the named knobs pinned at their current threshold (a column name pins
+    both its bounds); an unknown name is a SynthgateError listing the knobs."""
+    knobs = {k.name: k for k in problem.knobs}
+    pinned: set[str] = set()
+    for name in names:
+        found = {n for n, k in knobs.items() if name in (n, k.column)}
+        if not found:
+            raise SynthgateError(
+                f"--freeze {name}: no numeric bound of that name; available: "
+                f"{', '.join(sorted(knobs)) or '(none)'}"
+            )
+        pinned |= found
+    pins = {n: knobs[n].position(knobs[n].current) for n in pinned}
+    return replace(
+        problem,
+        knobs=[
+            replace(k, lo=pins[k.name], hi=pins[k.name]) if k.name in pins else k
+            for k in problem.knobs
+        ],
+    )
 
 
 def _check_args(

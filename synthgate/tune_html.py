@@ -108,6 +108,8 @@ def suggestion(data: dict[str, Any]) -> str:
         "A quantile unit is the share of a column's values that cross the bound. "
         "`synthgate regate RUN --config suggested.toml --out NEW` applies the suggestion."
     )
+    if data.get("frozen"):
+        unit += f" Held where they are (--freeze): {', '.join(data['frozen'])}."
     return html.section(
         "Suggestion",
         html.para(said),

@@ -18,6 +18,8 @@ def grid(knob: Knob) -> list[int]:
     """Positions of the knob at its column's GRID quantiles and at the config's bound, in
     increasing order of the bound (a max's positions count down as its bound goes up)."""
     finite = knob.hi - knob.lo
+    if finite <= 0:  # a pinned knob (tune --freeze), or a column with no value that can fail
+        return [knob.position(knob.current)]
     # numpy's "inverted_cdf" quantile (a data value, no interpolation) of the sorted finite values
     index = np.clip(np.ceil(GRID * finite).astype(np.int64) - 1, 0, finite - 1)
     at = knob.sorted_w[knob.lo + index]

@@ -170,6 +170,25 @@ def test_target_acceptance_loosens_the_cheapest_bound(run: Run, tmp_path: Path) 
     assert regate(run, suggested).report["accepted"] == 10
 
 
+def test_frozen_bounds_stay_where_they_are(run: Run) -> None:
+    free = tune(run, target_acceptance=0.5).data["target_acceptance"]["changes"]
+    assert [c["knob"] for c in free] == ["similarity_cosine.max"]
+    t = tune(run, target_acceptance=0.5, freeze=["similarity_cosine.max"])
+    moved = [c["knob"] for c in t.data["target_acceptance"]["changes"]]
+    assert moved and "similarity_cosine.max" not in moved
+    assert t.config["gate"]["rules"]["similarity_cosine"]["max"] == 0.98
+    assert regate(run, t.config).report["accepted"] >= 10
+    assert t.data["frozen"] == ["similarity_cosine.max"]
+    both = tune(run, freeze=["similarity_cosine"]).data["frozen"]
+    assert both == ["similarity_cosine.max", "similarity_cosine.min"]
+    # the sweeps still show every bound
+    assert "similarity_cosine.max" in [s["knob"] for s in t.data["sweeps"]]
+    with pytest.raises(
+        SynthgateError, match=r"^--freeze simlarity: no numeric bound .*available: "
+    ):
+        tune(run, freeze=["simlarity"])
+
+
 def test_target_acceptance_tightens(run: Run) -> None:
     # -1 row: max 0.98 -> 0.95 drops 14 (one value, 0.97); quality_words' next row (18, one
     # word) and similarity min's (18 at 0.55) already fail the flag, so they gain nothing
