@@ -160,12 +160,12 @@ def test_rules_table_shows_thresholds_and_counts(page: str) -> None:
 
 def test_histograms_mark_each_threshold(page: str) -> None:
     similarity = figure_for(page, "similarity_cosine")
-    assert "<!-- min 0.5 -->" in similarity and "<!-- max 0.98 -->" in similarity
-    assert "<!-- accepted (3) -->" in similarity  # c d g: f is null and not drawn
+    assert ">min 0.5</text>" in similarity and ">max 0.98</text>" in similarity
+    assert ">accepted (3)</text>" in similarity  # c d g: f is null and not drawn
     assert "1 null not drawn" in similarity
-    assert "<!-- min 1 -->" in figure_for(page, "quality_words")
+    assert ">min 1</text>" in figure_for(page, "quality_words")
     other = figure_for(page, "repetition_loop_repeats")  # a score column no rule uses
-    assert "<!-- min" not in other and "<!-- max" not in other
+    assert ">min " not in other and ">max " not in other
 
 
 def test_flag_columns_are_counted_not_plotted(page: str) -> None:
@@ -181,7 +181,7 @@ def test_a_users_text_column_rule_is_plotted_as_numbers() -> None:
         logprob=pl.Series(["-1.5", "-3", " -2.5", "-0.5", "-1", "", "-2", "-4"])
     )
     page = render_report(hand_run(frame, {"rules": {"logprob": {"min": -2.0}}}))
-    assert "<!-- min -2 -->" in figure_for(page, "logprob")
+    assert ">min -2</text>" in figure_for(page, "logprob")
     near = rows(block(section(page, "near"), "logprob min -2"))
     assert [(r[0].split()[0], r[1], r[2]) for r in near] == [
         ("fails", "-4", "h"),
@@ -215,7 +215,7 @@ def test_an_outlier_is_drawn_in_the_end_bin_and_counted() -> None:
     assert acc[-1] == ((values >= edges[-2]).sum())  # the outlier is counted in the last bin
     drawn = histogram("x", values, accepted, Rule("x", max=0.9), integer=False)
     assert "beyond the plotted range drawn in the end bins" in drawn
-    assert "<!-- max 0.9 -->" in drawn
+    assert ">max 0.9</text>" in drawn
 
 
 def test_co_rejection_pairs_and_heat_map(page: str) -> None:
