@@ -121,7 +121,7 @@ def main() -> None:
         run = gated_run(frame, base, COLUMNS, real=real, embeddings=vectors)
         run.record["format_version"] = cfg.FORMAT_VERSION
         write_run(run, Path(tmp) / "run", html=False)
-        loaded, load_s = timed(lambda: load_run(Path(tmp) / "run"))
+        loaded, load_s = timed(lambda: load_run(Path(tmp) / "run", vectors=True))
         new, gate_s = timed(lambda: regate(loaded, looser))
         _, write_s = timed(lambda: write_run(new, Path(tmp) / "new", html=False))
         from synthgate.audit import render_report

@@ -159,7 +159,7 @@ def _regate(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     if Path(args.out).resolve() == Path(args.run).resolve():
         raise SynthgateError(f"{args.out}: --out must differ from the run directory it re-gates")
-    run = load_run(args.run)
+    run = load_run(args.run, vectors=True)
     new = regate(run, cfg.load_config(args.config))
     write_run(new, args.out)
     out.print(summary_table(new.report))

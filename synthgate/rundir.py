@@ -89,8 +89,9 @@ def gate_for(config: dict[str, Any], frame: pl.DataFrame) -> Gate:
     return cfg.build_gate(config, set(frame.columns), provided_by())
 
 
-def load_run(path: str | Path) -> Run:
-    """Read a run directory; every problem is one SynthgateError naming the file."""
+def load_run(path: str | Path, *, vectors: bool = False) -> Run:
+    """Read a run directory; every problem is one SynthgateError naming the file. `vectors`:
+    also read embeddings.npz (0.8 KB a row; only regate, which recomputes coverage, needs it)."""
     root = Path(path)
     if not root.is_dir():
         raise SynthgateError(f"{root}: no such run directory")
@@ -126,7 +127,7 @@ def load_run(path: str | Path) -> Run:
         report=_json(root / "report.json"),
         columns=columns,
         real=real,
-        embeddings=_embeddings(root / EMBEDDINGS_FILE, frame.height, real),
+        embeddings=_embeddings(root / EMBEDDINGS_FILE, frame.height, real) if vectors else None,
         path=root,
     )
 

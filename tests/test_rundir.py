@@ -106,7 +106,7 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
     run = hand_run(real=real, embeddings=vectors)
     run.record["format_version"] = cfg.FORMAT_VERSION
     write_run(run, tmp_path / "run", html=False)
-    back = load_run(tmp_path / "run")
+    back = load_run(tmp_path / "run", vectors=True)
     assert back.frame.equals(run.frame)
     assert back.config == run.config
     assert back.report == json.loads(json.dumps(run.report))
@@ -203,7 +203,7 @@ def test_a_damaged_run_is_one_line(tmp_path: Path, damage, message: str) -> None
     root = _written(tmp_path)
     damage(root)
     with pytest.raises(SynthgateError, match=message) as info:
-        load_run(root)
+        load_run(root, vectors=True)
     assert "\n" not in str(info.value)
 
 
@@ -233,7 +233,8 @@ def test_files_are_readable_by_others_as_the_umask_allows(tmp_path: Path) -> Non
 
 
 def test_regate_without_save_embeddings_drops_them(tmp_path: Path) -> None:
-    loaded = load_run(_written(tmp_path))
+    loaded = load_run(_written(tmp_path), vectors=True)
+    assert load_run(tmp_path / "run").embeddings is None  # read only when asked for
     conf = copy.deepcopy(loaded.config)
     conf["save_embeddings"] = False
     new = regate(loaded, conf)
