@@ -6,6 +6,8 @@ from synthgate.gate import Gate, Rule, Unique
 from synthgate.inputs import Columns
 from synthgate.job import run_job
 from synthgate.pipeline import score
+from synthgate.regate import regate
+from synthgate.rundir import Run, load_run, write_run
 
 __version__ = "0.1.0"
 
@@ -14,11 +16,15 @@ __all__ = [
     "ConfigError",
     "Gate",
     "Rule",
+    "Run",
     "SynthgateError",
     "Unique",
     "__version__",
     "default_config",
     "load_config",
+    "load_run",
+    "regate",
     "run_job",
     "score",
+    "write_run",
 ]
