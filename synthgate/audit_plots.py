@@ -31,19 +31,6 @@ ANNOTATE_UP_TO = 12  # rules: beyond this the heat map's cells are too small for
 MAX_PAIRS = 40  # rows of the pair table: 24 rules make 276 pairs, most of them noise
 
 
-def svg(fig: Figure, caption: str) -> str:
-    """html.svg (which writes no metadata: no external URLs, no time)."""
-    return html.svg(fig, caption)
-
-
-def thresholds(rule: Rule | None) -> list[tuple[str, float]]:
-    """The numeric bounds of `rule` as (min|max, value); a flag's Boolean bound has none."""
-    if rule is None:
-        return []
-    pairs = (("min", rule.min), ("max", rule.max))
-    return [(k, float(v)) for k, v in pairs if v is not None and not isinstance(v, bool)]
-
-
 def bin_edges(values: np.ndarray, integer: bool, marks: list[float]) -> np.ndarray:
     """Bin edges over finite `values` and the thresholds `marks`: one bin per value for a small
     integer range; else BINS equal bins over the CLIP quantiles (when there are many values),
@@ -75,7 +62,7 @@ def histogram(
     if not finite.any():
         return html.para(f"{name}: all {values.size:,} values are null; nothing to plot.", "note")
     v, acc = values[finite], accepted[finite]
-    marks = thresholds(rule)
+    marks = rule.numeric_bounds() if rule else []
     edges = bin_edges(v, integer, [m for _, m in marks])
     a, r = stacked_counts(v, acc, edges)
     fig = html.figure(*PLOT_SIZE)
@@ -92,7 +79,7 @@ def histogram(
     notes = [f"{nulls:,} null not drawn"] if nulls else []
     notes += [f"{outside:,} beyond the plotted range drawn in the end bins"] if outside else []
     extra = f" ({'; '.join(notes)})" if notes else ""
-    return svg(fig, f"{name}: accepted and rejected rows, stacked{extra}")
+    return html.svg(fig, f"{name}: accepted and rejected rows, stacked{extra}")
 
 
 def distributions(run: Run, rules: tuple[Rule, ...]) -> list[str]:
@@ -174,7 +161,7 @@ def co_rejection(report: dict[str, Any]) -> list[str]:
     )
     return [
         intro,
-        svg(_heat_map(rules, counts), "co-rejection between rules"),
+        html.svg(_heat_map(rules, counts), "co-rejection between rules"),
         pairs(rules, counts),
     ]
 

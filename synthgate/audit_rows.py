@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from synthgate import html
-from synthgate.audit_plots import rule_values, thresholds
-from synthgate.gate import Rule, format_bound, rule_expr
+from synthgate.audit_plots import rule_values
+from synthgate.gate import Rule, format_bound, rules_of
 from synthgate.rundir import Run
 
 EXAMPLES = 5  # rows shown per rule: enough to see what it catches, short enough to scan
@@ -32,26 +32,21 @@ def example_rows(run: Run) -> dict[str, list[dict[str, list[int]]]]:
         .filter(pl.col("reasons").list.len() > 0)
         .explode("reasons")
     )
-    dup = pl.col("reasons").str.starts_with("duplicate_of:")
+    # Examples per reason, with every duplicate_of:<id> one reason.
     reasons = reasons.with_columns(
-        reasons=pl.when(dup).then(pl.lit("duplicate_of")).otherwise("reasons")
+        rule=rules_of(reasons["reasons"]),
+        reasons=pl.when(pl.col("reasons").str.starts_with("duplicate_of:"))
+        .then(pl.lit("duplicate_of"))
+        .otherwise("reasons"),
     )
-    # The rule is looked up per distinct reason: a regex over every exploded reason cost
-    # seconds at 1M rows.
-    distinct = reasons.select(pl.col("reasons").unique()).filter(
-        pl.col("reasons") != "duplicate_of"
-    )
-    mapping = dict(distinct.with_columns(rule=rule_expr(pl.col("reasons"))).iter_rows())
-    rule = pl.col("reasons").replace_strict(mapping, default="unique", return_dtype=pl.String)
     picked = (
-        reasons.with_columns(rule=rule)
-        .sort("reasons", "_shared", "_row")
+        reasons.sort("reasons", "_shared", "_row")
         .group_by("reasons", maintain_order=True)
         .head(EXAMPLES)
         .sort("_row")
     )
     out: dict[str, dict[str, list[int]]] = {}
-    for reason, row, _, name in picked.select("reasons", "_row", "_shared", "rule").iter_rows():
+    for reason, row, name in picked.select("reasons", "_row", "rule").iter_rows():
         out.setdefault(name, {}).setdefault(reason, []).append(row)
     return out
 
@@ -128,7 +123,7 @@ def near_thresholds(run: Run, rules: tuple[Rule, ...]) -> list[str]:
         if rule.column not in run.frame.columns:
             continue
         values = rule_values(run.frame, rule.column)
-        for kind, bound in thresholds(rule):
+        for kind, bound in rule.numeric_bounds():
             out += near_block(run, rule.column, values, kind, bound)
     return out if len(out) > 1 else [html.para("No rule has a numeric threshold.", "note")]
 

@@ -151,18 +151,12 @@ def accepted_mask(run: Run, config: dict[str, Any]) -> np.ndarray:
 
 def bounds(run: Run) -> list[tuple[str, str]]:
     """(column, "min" | "max") of every enabled numeric bound on a numeric column of the run."""
-    out = []
-    for column, rule in run.config["gate"]["rules"].items():
-        if not rule["enabled"] or column not in run.frame.columns:
-            continue
-        if not run.frame[column].dtype.is_numeric():
-            continue
-        out += [
-            (column, side)
-            for side in ("min", "max")
-            if isinstance(rule.get(side), int | float) and not isinstance(rule.get(side), bool)
-        ]
-    return out
+    return [
+        (rule.column, side)
+        for rule in run.gate().rules
+        if run.frame[rule.column].dtype.is_numeric()
+        for side, _ in rule.numeric_bounds()
+    ]
 
 
 def values(column: pl.Series, side: str, positions: Sequence[float]) -> list[float | int]:

@@ -26,6 +26,11 @@ class Rule:
     max: float | bool | None = None
     on_missing: OnMissing = "skip"
 
+    def numeric_bounds(self) -> list[tuple[str, float]]:
+        """("min" | "max", value) of each numeric bound; a flag's Boolean bound is not one."""
+        pairs = (("min", self.min), ("max", self.max))
+        return [(k, float(v)) for k, v in pairs if v is not None and not isinstance(v, bool)]
+
     def failures(self) -> list[tuple[pl.Expr, str]]:
         """(condition, reason) pairs; each condition is true where the row fails."""
         col = pl.col(self.column)
@@ -117,3 +122,19 @@ def rule_expr(reason: pl.Expr) -> pl.Expr:
         .then(pl.lit("unique"))
         .otherwise(reason.str.extract(_REASON, 1))
     )
+
+
+def rules_of(reasons: pl.Series) -> pl.Series:
+    """rule_expr over a Series, parsed once per distinct reason (millions of rows repeat a few
+    dozen reasons; `duplicate_of:<id>` is told apart by its prefix, not parsed)."""
+    distinct = pl.DataFrame({"reason": reasons.unique()}).filter(
+        ~pl.col("reason").str.starts_with("duplicate_of:")
+    )
+    mapping = distinct.with_columns(rule=rule_expr(pl.col("reason")))
+    lookup = dict(zip(mapping["reason"], mapping["rule"], strict=True))
+    return pl.select(
+        pl.when(reasons.str.starts_with("duplicate_of:"))
+        .then(pl.lit("unique"))
+        .otherwise(reasons.replace_strict(lookup, default=None, return_dtype=pl.String))
+        .alias("rule")
+    ).to_series()

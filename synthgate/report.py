@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
-from synthgate.gate import Gate, rule_expr
+from synthgate.gate import Gate, rules_of
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
@@ -28,7 +28,7 @@ def build_report(
         .explode("reason")
         .drop_nulls("reason")
     )
-    reasons = reasons.with_columns(rule=_rules_of(reasons["reason"]))
+    reasons = reasons.with_columns(rule=rules_of(reasons["reason"]))
     rows_per_rule = reasons  # the gate writes at most one reason per rule per row
     only = rows_per_rule.filter(pl.len().over("row") == 1)
     accepted = int(frame["accepted"].sum())
@@ -69,22 +69,6 @@ def _counts(frame: pl.DataFrame, key: str) -> dict[str, int]:
             .sort(["len", key], descending=[True, False])
         )
     return dict(zip(counted[key].to_list(), counted["len"].to_list(), strict=True))
-
-
-def _rules_of(reasons: pl.Series) -> pl.Series:
-    """The rule of each reason, parsed once per distinct reason (millions of rows repeat a few
-    dozen reasons; `duplicate_of:<id>` is told apart by its prefix, not parsed)."""
-    distinct = pl.DataFrame({"reason": reasons.unique()}).filter(
-        ~pl.col("reason").str.starts_with("duplicate_of:")
-    )
-    mapping = distinct.with_columns(rule=rule_expr(pl.col("reason")))
-    lookup = dict(zip(mapping["reason"], mapping["rule"], strict=True))
-    return (
-        pl.when(reasons.str.starts_with("duplicate_of:"))
-        .then(pl.lit("unique"))
-        .otherwise(reasons.replace_strict(lookup, default=None, return_dtype=pl.String))
-        .alias("rule")
-    )
 
 
 def _co_rejection(rows_per_rule: pl.DataFrame) -> dict[str, dict[str, int]]:

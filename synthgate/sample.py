@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import heapq
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from synthgate.errors import SynthgateError
-from synthgate.gate import rule_expr
+from synthgate.gate import rules_of
 from synthgate.io import write_text
 from synthgate.rundir import Run
 
@@ -55,11 +54,8 @@ def write_sample(frame: pl.DataFrame, path: str | Path) -> Path:
 def _review_frame(run: Run) -> pl.DataFrame:
     """id, label, text, accepted, reasons (joined), stratum and the distance to a threshold."""
     frame = run.frame
-    outcome = (
-        pl.when(pl.col("accepted"))
-        .then(pl.lit("accepted"))
-        .otherwise(rule_expr(pl.col("reasons").list.first()))
-    )
+    first_rule = rules_of(frame["reasons"].list.first())
+    outcome = pl.when(pl.col("accepted")).then(pl.lit("accepted")).otherwise(first_rule)
     cols = [pl.col(run.id_col).cast(pl.String).alias("id")]
     if run.label_col:
         cols.append(pl.col(run.label_col).cast(pl.String).alias("label"))
@@ -80,14 +76,14 @@ def _review_frame(run: Run) -> pl.DataFrame:
 def _distances(run: Run) -> np.ndarray:
     """Per row, the distance in quantile units to the nearest bound of its deciding rule (of any
     numeric rule for accepted rows); NaN where no numeric bound applies (flags, copies)."""
-    bounds = numeric_bounds(run.config, run.frame)
+    bounds = numeric_bounds(run)
     height = run.frame.height
     if not bounds:
         return np.full(height, np.nan)
     columns = list(bounds)
     table = np.column_stack([_quantile_positions(run.frame[c], bounds[c]) for c in columns])
     accepted = run.frame["accepted"].to_numpy()
-    rule = run.frame.select(rule_expr(pl.col("reasons").list.first())).to_series()
+    rule = rules_of(run.frame["reasons"].list.first())
     index = rule.replace_strict(
         columns, list(range(len(columns))), default=-1, return_dtype=pl.Int64
     )
@@ -99,22 +95,13 @@ def _distances(run: Run) -> np.ndarray:
     return np.where(accepted, np.nan_to_num(nearest, nan=UNKNOWN_DISTANCE), picked)
 
 
-def numeric_bounds(config: dict[str, Any], frame: pl.DataFrame) -> dict[str, list[float]]:
-    """Enabled rules with numeric (not flag) bounds on numeric columns of `frame`."""
-    out: dict[str, list[float]] = {}
-    for column, rule in config["gate"]["rules"].items():
-        if not rule["enabled"] or column not in frame.columns:
-            continue
-        if not frame[column].dtype.is_numeric():
-            continue
-        found = [
-            float(rule[k])
-            for k in ("min", "max")
-            if k in rule and rule[k] is not None and not isinstance(rule[k], bool)
-        ]
-        if found:
-            out[column] = found
-    return out
+def numeric_bounds(run: Run) -> dict[str, list[float]]:
+    """Column -> the numeric (not flag) bounds of the run's rules on numeric columns."""
+    return {
+        rule.column: [v for _, v in rule.numeric_bounds()]
+        for rule in run.gate().rules
+        if rule.numeric_bounds() and run.frame[rule.column].dtype.is_numeric()
+    }
 
 
 def _quantile_positions(values: pl.Series, bounds: list[float]) -> np.ndarray:
@@ -134,7 +121,10 @@ def _quantile_positions(values: pl.Series, bounds: list[float]) -> np.ndarray:
     inside = [b for b in bounds if known[0] <= b <= known[-1]]
     if not inside:
         return np.full(x.size, np.nan)
-    at = cdf(np.nan_to_num(x))
+    # the mid-rank CDF of every value at once: (average rank - 0.5) / n equals cdf(x), and one
+    # sort is 10x faster than a million binary searches in random order
+    ranks = values.cast(pl.Float64).fill_nan(None).rank("average").to_numpy()
+    at = (ranks - 0.5) / known.size
     dist = np.min([np.abs(at - cdf(np.array([b]))[0]) for b in inside], axis=0)
     return np.where(np.isnan(x), np.nan, dist)
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from synthgate import config as cfg
 from synthgate import html
-from synthgate.audit_plots import svg
 from synthgate.io import write_text
 from synthgate.rundir import Run
 
@@ -177,7 +176,7 @@ def _keep_plot(sweep: dict[str, Any], new: float | int | None) -> str:
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, loc="best")
     caption = f"{sweep['knob']}: current {html.fmt(sweep['current'])}"
-    return svg(fig, caption + (f", suggested {html.fmt(new)}" if new is not None else ""))
+    return html.svg(fig, caption + (f", suggested {html.fmt(new)}" if new is not None else ""))
 
 
 def _detail(sweep: dict[str, Any]) -> str:
@@ -233,7 +232,7 @@ def _label_plot(sweep: dict[str, Any]) -> str:
     ax.set_title(sweep["knob"], fontsize=9)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, loc="lower left")
-    return svg(fig, f"{sweep['knob']}: precision, recall, F1 with 95% bands")
+    return html.svg(fig, f"{sweep['knob']}: precision, recall, F1 with 95% bands")
 
 
 def _nan(value: float | None) -> float:
