@@ -9,7 +9,7 @@ times, each in this process with its peak RSS read at the end:
 
 1. `load_run` + `regate` + `write_run` without the page (what `synthgate regate` does, minus HTML);
 2. rendering report.html for the same run, and `tune` (sweeps; a target acceptance 5 points
-   above the run's; writing tuning.html) on it;
+   above the run's; writing tuning.html) and `sample --n 500` on it;
 3. the baseline: the same rules applied row by row in plain Python (a dict per row, the unique
    step with a seen-set) on the first `--naive-rows` rows, scaled to `--rows`.
 
@@ -133,6 +133,9 @@ def main() -> None:
         tuning, tune_s = timed(lambda: tune(new))
         _, target_s = timed(lambda: tune(new, target_acceptance=target))
         _, tune_write_s = timed(lambda: write_tuning(tuning, new, Path(tmp) / "tuned"))
+        from synthgate.sample import sample
+
+        _, sample_s = timed(lambda: sample(new, 500))
     from synthgate.rundir import gate_for
 
     gate = gate_for(looser, frame)
@@ -160,6 +163,7 @@ def main() -> None:
         ("tune: sweeps of every bound", tune_s),
         ("tune --target-acceptance (+5 points)", target_s),
         ("tune: write tuning.html, .json, suggested.toml", tune_write_s),
+        ("sample --n 500", sample_s),
         ("Gate.apply alone (reasons + unique step)", apply_s),
         (f"naive row-by-row gate, {args.naive_rows:,} rows", naive_s),
         (f"naive, scaled to {args.rows:,} rows", naive_scaled),
