@@ -29,10 +29,10 @@ import polars as pl
 from bench_score import build_candidates, machine, read_sms  # beside this script
 
 import synthgate
-from synthgate.config import build_embedder, default_config
-from synthgate.embed import Embeddings
-from synthgate.scorers.neighbours import candidate_neighbours
+from synthgate.config import default_config
+from synthgate.embed import Embeddings, embedder_from_config
 from synthgate.scorers.semantic import semantic_matches
+from synthgate.vectors import candidate_neighbours
 
 
 def peak_mb() -> float:
@@ -44,7 +44,7 @@ def floor(cand: Path, real: Path) -> dict[str, Any]:
     c, r = pl.read_parquet(cand), pl.read_csv(real)
     texts = pl.concat([c["text"], c["source"], r["text"]])
     distinct = texts.filter(texts.str.strip_chars() != "").unique(maintain_order=True).to_list()
-    embedder = build_embedder(default_config())
+    embedder = embedder_from_config(default_config()["embedding"])
     model = embedder.load()
     start = time.perf_counter()
     model.encode(distinct, batch_size=embedder.batch_size, normalize_embeddings=True)

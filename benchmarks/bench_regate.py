@@ -30,8 +30,10 @@ import numpy as np
 import polars as pl
 
 from synthgate import config as cfg
-from synthgate.regate import gated_run, regate
-from synthgate.rundir import RunEmbeddings, load_run, write_run
+from synthgate.io.rundir import RunEmbeddings, load_run
+from synthgate.job import write_run
+from synthgate.pipeline import gate_step
+from synthgate.regate import regate
 
 COLUMNS = {"text": "text", "label": "label", "source": None, "id": "id"}
 
@@ -118,16 +120,17 @@ def main() -> None:
     real = scored_frame(args.real_rows, args.seed + 1).select("id", "text", "label")
     vectors = embeddings(args.rows, args.real_rows, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        run = gated_run(frame, base, COLUMNS, real=real, embeddings=vectors)
+        run = gate_step(frame, base, COLUMNS, real=real, embeddings=vectors)
         run.record["format_version"] = cfg.FORMAT_VERSION
         write_run(run, Path(tmp) / "run", html=False)
         loaded, load_s = timed(lambda: load_run(Path(tmp) / "run", vectors=True))
         new, gate_s = timed(lambda: regate(loaded, looser))
         _, write_s = timed(lambda: write_run(new, Path(tmp) / "new", html=False))
-        from synthgate.audit import render_report
+        from synthgate.report.page import render_report
 
         _, html_s = timed(lambda: render_report(new))
-        from synthgate.tune import tune, write_tuning
+        from synthgate.tune.page import write_tuning
+        from synthgate.tune.tuning import tune
 
         target = new.report["accepted"] / new.report["rows"] + 0.05
         tuning, tune_s = timed(lambda: tune(new))
@@ -136,7 +139,7 @@ def main() -> None:
         from synthgate.sample import sample
 
         _, sample_s = timed(lambda: sample(new, 500))
-    from synthgate.rundir import gate_for
+    from synthgate.config import gate_for
 
     gate = gate_for(looser, frame)
     _, apply_s = timed(lambda: gate.apply(frame))

@@ -37,7 +37,7 @@ from naive_baseline import lexical_config, naive_score  # beside this script: sy
 
 import synthgate
 from synthgate.config import default_config, dumps
-from synthgate.io import read_table
+from synthgate.io.files import read_table
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SYNTHGATE_SHARED", REPO.parent / "shared"))

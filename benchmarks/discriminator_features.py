@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import plant
 import polars as pl
 import sklearn
 from sklearn.metrics import roc_auc_score
 
-from synthgate import plant
 from synthgate.embed import Embedder, Embeddings
 from synthgate.scorers.base import Resources
 from synthgate.scorers.discriminator import FEATURES, DiscriminatorScorer, fold_groups, out_of_fold

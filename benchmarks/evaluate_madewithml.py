@@ -28,10 +28,10 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import plant
 import polars as pl
 
-from synthgate import plant
-from synthgate.evaluate import evaluate
+from synthgate.evaluate.conditions import evaluate
 from synthgate.job import run_job
 
 SHARED = Path(os.environ.get("SYNTHGATE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -84,7 +84,7 @@ def main() -> None:
         start = time.perf_counter()
         result = run_job(cand_path, real_path, Path(tmp) / "run")
         score_s = time.perf_counter() - start
-        from synthgate.rundir import load_run
+        from synthgate.io.rundir import load_run
 
         run = load_run(Path(tmp) / "run")
     kept = run.frame.group_by("kind").agg(rows=pl.len(), accepted=pl.col("accepted").sum())

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import plant
 import polars as pl
 
-from synthgate import plant
 from synthgate.embed import Embedder, Embeddings
 from synthgate.scorers.base import Resources
 from synthgate.scorers.label import LabelScorer

@@ -15,10 +15,10 @@ import os
 import random
 from pathlib import Path
 
+import plant
 import polars as pl
 
 import synthgate
-from synthgate import plant
 from synthgate.config import merge_config
 from synthgate.scorers import SCORERS
 

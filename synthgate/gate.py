@@ -7,8 +7,12 @@ from typing import Literal
 
 import polars as pl
 
+from synthgate.errors import SynthgateError
+
 OnMissing = Literal["skip", "reject"]
 _REASON = r"^(?:not:)?(.+?)(?:[<>].*|:missing)?$"
+GATE_COLUMNS = ("reasons", "accepted")
+"""The columns only the gate writes."""
 
 
 def format_bound(value: float | bool) -> str:
@@ -138,3 +142,37 @@ def rules_of(reasons: pl.Series) -> pl.Series:
         .otherwise(reasons.replace_strict(lookup, default=None, return_dtype=pl.String))
         .alias("rule")
     ).to_series()
+
+
+def gate_frame(frame: pl.DataFrame, gate: Gate, id_col: str = "id") -> pl.DataFrame:
+    """`frame` with `gate`'s `reasons` and `accepted` (any earlier ones replaced): how score,
+    regate, tune and evaluate all decide over a frame of scores. Rule columns are read as
+    numbers for the decision; the frame's own values are kept as they are."""
+    base = frame.drop([c for c in GATE_COLUMNS if c in frame.columns])
+    decided = gate.apply(decision_view(base, gate), id_col=id_col)
+    return base.with_columns(decided.select(GATE_COLUMNS))
+
+
+def decision_view(frame: pl.DataFrame, gate: Gate) -> pl.DataFrame:
+    """`frame` with every rule's column as numbers (what the rules compare)."""
+    return frame.with_columns(numeric_column(frame, c) for c in {r.column for r in gate.rules})
+
+
+def numeric_column(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A rule's column as numbers: user columns read from CSV arrive as text."""
+    series = frame[column]
+    if series.dtype.is_numeric() or series.dtype == pl.Boolean:
+        return series
+    if series.dtype != pl.String:
+        raise SynthgateError(
+            f"gate.rules.{column}: column {column!r} is {series.dtype}, not numeric"
+        )
+    parsed = series.str.strip_chars().cast(pl.Float64, strict=False)
+    bad = parsed.is_null() & series.is_not_null() & (series.str.strip_chars() != "")
+    if bad.any():
+        row = int(bad.arg_max())  # type: ignore[arg-type]
+        raise SynthgateError(
+            f"candidates: column {column!r} row {row + 1}: {series[row]!r} is not a number "
+            f"(gate.rules.{column} needs numbers)"
+        )
+    return parsed

@@ -1,8 +1,8 @@
-"""A batch job: read files, score, write the run directory atomically."""
+"""The local engine: a batch job reads files, runs the score and gate steps once each, and
+writes the run directory (run.json last). Sharded and cluster engines will run the same steps."""
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import dataclass
@@ -11,21 +11,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from synthgate import config as cfg
-from synthgate.inputs import Columns
-from synthgate.io import file_sha256, read_table, write_text
-from synthgate.pipeline import Progress, Scored, run_scoring
-from synthgate.regate import gated_run
-from synthgate.rundir import (
+from synthgate.io.files import file_sha256, read_table
+from synthgate.io.inputs import Columns
+from synthgate.io.rundir import (
     EMBEDDINGS_FILE,
     HTML_FILE,
     REAL_FILE,
     REQUIRED,
-    RunEmbeddings,
-    write_run,
+    Run,
+    write_files,
 )
+from synthgate.pipeline import gate_step, score_step
+from synthgate.progress import Progress
 
 RUN_FILES = (*REQUIRED, REAL_FILE, EMBEDDINGS_FILE, HTML_FILE)
 """Every file a run may write (embeddings.npz only when a scorer embedded and save_embeddings)."""
@@ -67,16 +65,14 @@ def run_job(
     candidates = read_table(candidates_path)
     real = read_table(real_path)
     read_s = time.perf_counter() - t0
-    columns = columns or Columns()
-    scored = run_scoring(candidates, real, conf, columns=columns, progress=progress)
-    roles = _roles(columns, candidates)
+    scored = score_step(candidates, real, conf, columns=columns, progress=progress)
     t0 = time.perf_counter()
-    run = gated_run(
+    run = gate_step(
         scored.frame,
         conf,
-        roles,
+        scored.columns,
         real=scored.real,
-        embeddings=_vectors(scored, columns.text) if conf["save_embeddings"] else None,
+        embeddings=scored.vectors() if conf["save_embeddings"] else None,
         summaries=scored.summaries,
     )
     report_s = time.perf_counter() - t0
@@ -90,29 +86,24 @@ def run_job(
         run.report,
         timings,
         scored.device,
-    ) | {"columns": roles}
-    t0 = time.perf_counter()
-    write_run(run, out_dir)
-    run.record["timings_s"]["write"] = round(time.perf_counter() - t0, 4)
-    run.record["timings_s"]["total"] = round(time.perf_counter() - started, 4)
-    write_text(Path(out_dir) / "run.json", json.dumps(run.record, indent=2) + "\n")
+    ) | {"columns": scored.columns}
+    write_run(run, out_dir, started=started)
     return JobResult(Path(out_dir), run.report, run.record)
 
 
-def _roles(columns: Columns, candidates: pl.DataFrame) -> dict[str, str | None]:
-    """Role -> column of scored.parquet (None where the candidates had no such column)."""
-    roles = {r: getattr(columns, r) for r in ("text", "label", "source")}
-    out = {r: (c if c in candidates.columns else None) for r, c in roles.items()}
-    return out | {"id": columns.id if columns.id in candidates.columns else "id"}
+def write_run(
+    run: Run, out_dir: str | Path, html: bool = True, *, started: float | None = None
+) -> Path:
+    """Write every file of `run` atomically into `out_dir`, report.html too unless `html` is
+    false; run.json goes last. `started`: a perf_counter reading to time the job by."""
+    pages = {HTML_FILE: _render_report} if html else {}
+    return write_files(run, out_dir, pages, started)
 
 
-def _vectors(scored: Scored, text_col: str) -> RunEmbeddings | None:
-    """Row-aligned candidate and real vectors for the run directory."""
-    if scored.embeddings is None or scored.real is None:
-        return None
-    cand, _ = scored.embeddings.of(scored.frame[text_col])
-    real, _ = scored.embeddings.of(scored.real["text"])
-    return RunEmbeddings(cand, real)
+def _render_report(run: Run) -> str:
+    from synthgate.report.page import render_report  # matplotlib loads only when a page is drawn
+
+    return render_report(run)
 
 
 def _run_record(

@@ -1,9 +1,13 @@
-"""score(): canonical input -> fit scorers -> score in batches -> gate. No files, no printing."""
+"""The two steps of every job: `score_step` (fit every scorer once, then score in batches) and
+`gate_step` (the gate over the scores, report.json built). No files, no printing.
+
+`synthgate score`, `regate` and the generator's rounds all go through these two steps; only
+the gate decides, and it runs once per job.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,30 +17,37 @@ import polars as pl
 from synthgate import config as cfg
 from synthgate.embed import Embeddings
 from synthgate.errors import SynthgateError
-from synthgate.gate import Gate
-from synthgate.inputs import Columns, canonical
-from synthgate.scorers import SCORERS
-from synthgate.scorers.base import Resources
-
-Progress = Callable[[str, int, int], None]
-"""progress(step, done, total): called as work advances; the CLI draws bars from it."""
-
-GATE_COLUMNS = ("reasons", "accepted")
+from synthgate.gate import GATE_COLUMNS, gate_frame, numeric_column
+from synthgate.io.inputs import Columns, canonical
+from synthgate.io.rundir import Run, RunEmbeddings
+from synthgate.progress import Progress, silent
+from synthgate.report.diversity import run_diversity
+from synthgate.report.summary import build_report
+from synthgate.resources import Resources
+from synthgate.scorers import Scorer, provided_by, score_columns
+from synthgate.scorers.base import reads
 
 
 @dataclass
 class Scored:
-    """What a scoring run produced: the gated frame and what the run record needs."""
+    """What the score step produced: every candidate with its scores, not yet decided."""
 
-    frame: pl.DataFrame
+    frame: pl.DataFrame  # the input's columns, `id` where it had none, every score column
     config: dict[str, Any]
-    gate: Gate
-    inactive_rules: list[str]
+    columns: dict[str, str | None]  # role (text, label, source, id) -> column of `frame`
+    real: pl.DataFrame  # the canonical real set: id, text and label if any
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    real: pl.DataFrame | None = None  # the canonical real set: id, text and label if any
     embeddings: Embeddings | None = None  # every distinct text's vector, when a scorer used them
+
+    def vectors(self) -> RunEmbeddings | None:
+        """Row-aligned candidate and real vectors (what embeddings.npz keeps), if embedded."""
+        if self.embeddings is None:
+            return None
+        cand, _ = self.embeddings.of(self.frame[self.columns["text"] or "text"])
+        real, _ = self.embeddings.of(self.real["text"])
+        return RunEmbeddings(cand, real)
 
 
 def score(
@@ -49,10 +60,12 @@ def score(
 ) -> pl.DataFrame:
     """Score every candidate against `real` and gate it: the input's columns plus every score
     column, `reasons` and `accepted`, one row per candidate in input order."""
-    return run_scoring(candidates, real, config, columns=columns, progress=progress).frame
+    scored = score_step(candidates, real, config, columns=columns, progress=progress)
+    gate = cfg.gate_for(scored.config, scored.frame)
+    return gate_frame(scored.frame, gate, id_col=scored.columns["id"] or "id")
 
 
-def run_scoring(
+def score_step(
     candidates: pl.DataFrame,
     real: pl.DataFrame,
     config: dict[str, Any] | str | Path | None = None,
@@ -60,64 +73,84 @@ def run_scoring(
     columns: Columns | None = None,
     progress: Progress | None = None,
 ) -> Scored:
-    """`score`, keeping the config, gate and timings for the run record."""
+    """Every scorer fitted once over the whole candidate and real sets (the corpus-level
+    step), then every candidate scored batch by batch (the row-local step)."""
     conf = cfg.merge_config(config) if isinstance(config, dict) else cfg.load_config(config)
     columns = columns or Columns()
-    report = progress or (lambda step, done, total: None)
-    timings: dict[str, float] = {}
+    report = progress or silent
     cand = canonical(candidates, columns, "candidates")
     ref = canonical(real, columns, "real", id_prefix="real:", reference=True)
-    scorers = cfg.build_scorers(conf)
-    _check_clashes(candidates, scorers)
-    id_col = columns.id if columns.id in candidates.columns else "id"
-    # Config and user columns are checked before any scoring: a typo must not cost a long run.
-    gate, inactive = _build_gate(conf, candidates, scorers)
-    user_cols = [r.column for r in gate.rules if r.column in candidates.columns]
-    view = candidates.select(numeric_column(candidates, c) for c in user_cols)
-    resources = _resources(conf, scorers, cand, ref, report, timings)
-    for scorer in scorers:
-        start = time.perf_counter()
-        report(f"fit {scorer.name}", 0, 1)
-        scorer.fit(cand, ref, resources)
-        report(f"fit {scorer.name}", 1, 1)
-        timings[f"fit_{scorer.name}"] = time.perf_counter() - start
+    scorers: list[Scorer] = cfg.build_scorers(conf)
+    _check_before_work(conf, candidates, scorers)
+    needs = {name for s in scorers for name in s.needs}
+    resources = Resources(config=conf, declared=needs, rows=(cand, ref), progress=report)
+    timings = _fit(scorers, cand, ref, resources, report)
     scores = _score_batches(cand, scorers, conf["batch_size"], report, timings)
-    out = candidates if id_col in candidates.columns else candidates.with_columns(id=cand["id"])
-    out = pl.concat([out, scores], how="horizontal")
-    start = time.perf_counter()
-    decided = gate.apply(out.with_columns(view), id_col=id_col)
-    gated = out.with_columns(decided.select(GATE_COLUMNS))
-    timings["gate"] = time.perf_counter() - start
-    if gated.height != candidates.height:  # habit 4: rows out == rows in, before any write
-        raise RuntimeError(f"internal error: {candidates.height} rows in, {gated.height} out")
-    device = resources.embeddings.device if resources.embeddings else "cpu"
-    summaries = {s.name: s.summary_ for s in scorers if getattr(s, "summary_", None)}
-    return Scored(
-        gated, conf, gate, inactive, timings, device, summaries, ref, resources.embeddings
+    roles = _roles(columns, candidates)
+    out = (
+        candidates if roles["id"] in candidates.columns else candidates.with_columns(id=cand["id"])
     )
+    out = pl.concat([out, scores], how="horizontal")
+    if out.height != candidates.height:  # habit 4: rows out == rows in, before any write
+        raise RuntimeError(f"internal error: {candidates.height} rows in, {out.height} out")
+    summaries = {s.name: s.summary_ for s in scorers if s.summary_}
+    return Scored(out, conf, roles, ref, timings, resources.device, summaries, resources.embeddings)
 
 
-def _resources(
-    conf: dict,
-    scorers: list,
+def gate_step(
+    frame: pl.DataFrame,
+    config: dict[str, Any],
+    columns: dict[str, str | None],
+    *,
+    real: pl.DataFrame | None = None,
+    embeddings: RunEmbeddings | None = None,
+    summaries: dict[str, dict[str, Any]] | None = None,
+    record: dict[str, Any] | None = None,
+) -> Run:
+    """A Run from a frame of scores: `config`'s gate applied, report built, counts recorded."""
+    gate = cfg.gate_for(config, frame)
+    out = gate_frame(frame, gate, id_col=columns.get("id") or "id")
+    label = columns.get("label")
+    label = label if label and label in out.columns else None
+    available = set(out.columns) - set(GATE_COLUMNS)
+    inactive = cfg.inactive_rules(config, available, provided_by())
+    report = build_report(out, gate, score_columns(out), label, inactive, summaries)
+    report["diversity"] = run_diversity(out, columns, real, embeddings, config["seed"])
+    record = dict(record or {})
+    record |= {
+        "config": config,
+        "config_sha256": cfg.sha256(config),
+        "columns": columns,
+        "counts": {k: report[k] for k in ("rows", "accepted", "rejected")},
+    }
+    return Run(out, config, record, report, columns, real, embeddings)
+
+
+def _fit(
+    scorers: list[Scorer],
     cand: pl.DataFrame,
     ref: pl.DataFrame,
+    resources: Resources,
     report: Progress,
-    timings: dict,
-) -> Resources:
-    """Make what the enabled scorers need, once: one embedding pass over every distinct text."""
-    if not any("embeddings" in s.needs for s in scorers):
-        return Resources()
-    start = time.perf_counter()
-    embedder = cfg.build_embedder(conf)
-    columns = [cand["text"], ref["text"], *([cand["source"]] if "source" in cand.columns else [])]
-    embeddings = Embeddings.build(columns, embedder, report)
-    timings["embed"] = time.perf_counter() - start
-    return Resources(embeddings=embeddings)
+) -> dict[str, float]:
+    """Fit each scorer on the columns it reads; time resources apart from the fits."""
+    timings: dict[str, float] = {}
+    for scorer in scorers:
+        start, shared = time.perf_counter(), sum(resources.timings.values())
+        report(f"fit {scorer.name}", 0, 1)
+        scorer.fit(reads(cand, scorer), ref, resources)
+        report(f"fit {scorer.name}", 1, 1)
+        built = sum(resources.timings.values()) - shared
+        timings[f"fit_{scorer.name}"] = time.perf_counter() - start - built
+    return resources.timings | timings
 
 
 def _score_batches(
-    cand: pl.DataFrame, scorers: list, batch_size: int, report: Progress, timings: dict
+    cand: pl.DataFrame,
+    scorers: list[Scorer],
+    batch_size: int,
+    report: Progress,
+    timings: dict[str, float],
 ) -> pl.DataFrame:
     parts = []
     for lo in range(0, cand.height, batch_size):
@@ -125,7 +158,7 @@ def _score_batches(
         cols = []
         for scorer in scorers:
             start = time.perf_counter()
-            cols.append(scorer.score(batch))
+            cols.append(scorer.score(reads(batch, scorer)))
             key = f"score_{scorer.name}"
             timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
         parts.append(pl.concat(cols, how="horizontal") if cols else pl.DataFrame())
@@ -133,37 +166,24 @@ def _score_batches(
     return pl.concat(parts, how="vertical") if parts else pl.DataFrame()
 
 
-def _check_clashes(candidates: pl.DataFrame, scorers: list) -> None:
+def _check_before_work(conf: dict, candidates: pl.DataFrame, scorers: list[Scorer]) -> None:
+    """Clashing columns, the gate's config and the user columns it reads: a typo must not
+    cost a long run."""
     produced = [c for s in scorers for c in s.columns] + list(GATE_COLUMNS)
     for name in produced:
         if name in candidates.columns:
             raise SynthgateError(
                 f"candidates: column {name!r} clashes with an output column of synthgate; rename it"
             )
-
-
-def _build_gate(conf: dict, candidates: pl.DataFrame, scorers: list) -> tuple[Gate, list[str]]:
-    provided_by = {col: name for name, cls in SCORERS.items() for col in cls.columns}
     available = {*candidates.columns, "id", *(c for s in scorers for c in s.columns)}
-    gate = cfg.build_gate(conf, available, provided_by)
-    return gate, cfg.inactive_rules(conf, available, provided_by)
+    gate = cfg.build_gate(conf, available, provided_by())
+    for rule in gate.rules:
+        if rule.column in candidates.columns:
+            numeric_column(candidates, rule.column)
 
 
-def numeric_column(frame: pl.DataFrame, column: str) -> pl.Series:
-    """A rule's column as numbers: user columns read from CSV arrive as text."""
-    series = frame[column]
-    if series.dtype.is_numeric() or series.dtype == pl.Boolean:
-        return series
-    if series.dtype != pl.String:
-        raise SynthgateError(
-            f"gate.rules.{column}: column {column!r} is {series.dtype}, not numeric"
-        )
-    parsed = series.str.strip_chars().cast(pl.Float64, strict=False)
-    bad = parsed.is_null() & series.is_not_null() & (series.str.strip_chars() != "")
-    if bad.any():
-        row = int(bad.arg_max())  # type: ignore[arg-type]
-        raise SynthgateError(
-            f"candidates: column {column!r} row {row + 1}: {series[row]!r} is not a number "
-            f"(gate.rules.{column} needs numbers)"
-        )
-    return parsed
+def _roles(columns: Columns, candidates: pl.DataFrame) -> dict[str, str | None]:
+    """Role -> column of the scored frame (None where the candidates had no such column)."""
+    roles = {r: getattr(columns, r) for r in ("text", "label", "source")}
+    out = {r: (c if c in candidates.columns else None) for r, c in roles.items()}
+    return out | {"id": columns.id if columns.id in candidates.columns else "id"}

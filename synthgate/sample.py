@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from synthgate.config import gate_for
 from synthgate.errors import SynthgateError
 from synthgate.gate import rules_of
-from synthgate.io import write_text
-from synthgate.rundir import Run
+from synthgate.io.files import write_text
+from synthgate.io.rundir import Run
 
 NEAR_SCALE = 0.1
 """Quantile distance at which a row's weight falls by e: a row on its bound is e times as likely
@@ -99,7 +100,7 @@ def numeric_bounds(run: Run) -> dict[str, list[float]]:
     """Column -> the numeric (not flag) bounds of the run's rules on numeric columns."""
     return {
         rule.column: [v for _, v in rule.numeric_bounds()]
-        for rule in run.gate().rules
+        for rule in gate_for(run.config, run.frame).rules
         if rule.numeric_bounds() and run.frame[rule.column].dtype.is_numeric()
     }
 

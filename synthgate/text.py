@@ -30,11 +30,6 @@ def normalize(texts: pl.Series) -> pl.Series:
     )
 
 
-def words(text: str) -> list[str]:
-    """Whitespace tokens."""
-    return text.split()
-
-
 def _unescape(text: str, rounds: int = 3) -> str:
     # Scraped and re-exported text is often escaped twice (`&amp;lt;`): decode to a fixed point.
     for _ in range(rounds):

@@ -12,8 +12,13 @@ import polars as pl
 import pytest
 
 from synthgate import config as cfg
-from synthgate.audit import SECTIONS, render_report
-from synthgate.audit_plots import (
+from synthgate.gate import Rule
+from synthgate.io.rundir import Run, RunEmbeddings
+from synthgate.job import write_run
+from synthgate.pipeline import gate_step
+from synthgate.regate import regate
+from synthgate.report.page import SECTIONS, render_report
+from synthgate.report.plots import (
     ACCEPTED,
     MAX_PAIRS,
     REJECTED,
@@ -22,9 +27,6 @@ from synthgate.audit_plots import (
     pairs,
     stacked_counts,
 )
-from synthgate.gate import Rule
-from synthgate.regate import gated_run, regate
-from synthgate.rundir import Run, RunEmbeddings, write_run
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,7 +68,7 @@ def hand_run(frame: pl.DataFrame | None = None, gate: dict | None = None, **kw) 
     conf = cfg.merge_config({**NO_SCORERS, "gate": gate or {}})
     frame = hand_frame() if frame is None else frame
     columns = COLUMNS if "label" in frame.columns else {**COLUMNS, "label": None}
-    return gated_run(frame, conf, columns, **kw)
+    return gate_step(frame, conf, columns, **kw)
 
 
 @pytest.fixture(scope="module")

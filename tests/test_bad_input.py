@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 import synthgate
-from synthgate.cli import main
-from synthgate.inputs import Columns, canonical
+from synthgate.cli.main import main
+from synthgate.io.inputs import Columns, canonical
 from synthgate.scorers import SCORERS
 
 # ~40-50 characters each, like the real set, no commas: each passes the default gate.

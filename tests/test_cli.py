@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from synthgate.cli import main
+from synthgate.cli.main import main
 from synthgate.config import FORMAT_VERSION, default_config
 from synthgate.job import RUN_FILES
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import synthgate
-from synthgate.config import DEFAULT_RULES, default_config, merge_config, render_default
+from synthgate.config import DEFAULT_RULES, default_config, gate_for, merge_config, render_default
 from synthgate.errors import ConfigError, SynthgateError
 from synthgate.scorers import SCORERS
 
@@ -118,14 +118,15 @@ def test_rule_on_a_user_column_that_is_not_numeric(real_small: pl.DataFrame) -> 
 
 def test_disabled_scorer_makes_its_rules_inactive(real_small: pl.DataFrame) -> None:
     config = merge_config({"scorers": {"dedup": {"enabled": False}}})
-    run = synthgate.pipeline.run_scoring(real_small, real_small, config)
+    scored = synthgate.pipeline.score_step(real_small, real_small, config)
+    run = synthgate.pipeline.gate_step(scored.frame, scored.config, scored.columns)
     assert not any(c.startswith("dedup_") for c in run.frame.columns)
-    assert set(run.inactive_rules) == {
+    assert set(run.report["inactive_rules"]) == {
         "dedup_real_exact",
         "dedup_real_jaccard",
         "dedup_semantic_real_cosine",
     }
-    assert run.gate.unique is None  # no cluster column, no unique step
+    assert gate_for(run.config, run.frame).unique is None  # no cluster column, no unique step
     reasons = run.frame["reasons"].explode().drop_nulls().to_list()
     assert not [r for r in reasons if r.startswith(("dedup_", "duplicate_of"))]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import random
 
+import plant
 import polars as pl
 import pytest
 
-from synthgate import plant
 from synthgate.embed import Embedder, Embeddings
 from synthgate.errors import ConfigError
 from synthgate.scorers.base import Resources
@@ -161,4 +161,4 @@ def test_bad_parameters_name_the_config_key(key, value) -> None:
 def test_constructor_stores_parameters_only() -> None:
     scorer = DiscriminatorScorer()
     assert not [k for k in vars(scorer) if k.endswith("_")]
-    assert scorer.needs == ("embeddings",)
+    assert scorer.needs == ("embeddings", "neighbours")

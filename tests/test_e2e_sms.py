@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
+import plant
 import polars as pl
 import pytest
 
 import synthgate
-from synthgate import plant
 
 N = 25  # planted rows of each defect (the issue asks for at least 20)
 

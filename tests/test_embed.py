@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import synthgate
-from synthgate.cli import main
+from synthgate.cli.main import main
 from synthgate.embed import Embedder, Embeddings, resolve_device
 from synthgate.errors import SynthgateError
 from synthgate.scorers import SimilarityScorer
@@ -91,23 +91,24 @@ def test_unloadable_model_from_the_cli(tmp_path, capsys) -> None:
 
 def test_device_auto_is_cpu_here_and_recorded(tmp_path) -> None:
     assert resolve_device("auto") == "cpu"
-    run = synthgate.pipeline.run_scoring(
+    run = synthgate.pipeline.score_step(
         pl.DataFrame({"text": ["hello there friend"]}), pl.DataFrame({"text": ["good day"]})
     )
     assert run.device == "cpu"
 
 
 def test_neighbour_search_runs_once_for_every_scorer(embedder: Embedder, monkeypatch) -> None:
-    from synthgate.scorers import DedupScorer, DiscriminatorScorer, base
+    from synthgate import resources as resources_module
+    from synthgate.scorers import DedupScorer, DiscriminatorScorer
 
     calls: list[int] = []
-    search = base.candidate_neighbours
+    search = resources_module.candidate_neighbours
 
     def counting(*args):
         calls.append(1)
         return search(*args)
 
-    monkeypatch.setattr(base, "candidate_neighbours", counting)
+    monkeypatch.setattr(resources_module, "candidate_neighbours", counting)
     texts = [f"message number {i} about {w}" for i, w in enumerate("abcdefghij" * 2)]
     cand = pl.DataFrame({"id": [f"c{i}" for i in range(20)], "text": texts})
     real = pl.DataFrame({"id": [f"r{i}" for i in range(20)], "text": [t + "!" for t in texts]})

@@ -7,14 +7,14 @@ import random
 import re
 
 import numpy as np
+import plant
 import polars as pl
 import pytest
 from conftest import shared_dir
 
-from synthgate import plant
 from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
-from synthgate.evaluate import (
+from synthgate.evaluate.conditions import (
     CONDITIONS,
     METRICS,
     Evaluation,
@@ -24,10 +24,10 @@ from synthgate.evaluate import (
     training_set,
     write_evaluation,
 )
-from synthgate.evaluate_inputs import prepare, text_of
-from synthgate.evaluate_tune import Objective, accepted_mask, outward, tune_objective
-from synthgate.io import read_table
-from synthgate.regate import gated_run
+from synthgate.evaluate.inputs import prepare, text_of
+from synthgate.io.files import read_table
+from synthgate.pipeline import gate_step
+from synthgate.tune.objective import Objective, accepted_mask, outward, tune_objective
 
 COLUMNS = {"text": "text", "label": "label", "id": "id"}
 TEXT = "title,description"  # madewithml's natural text: title + ". " + description
@@ -73,7 +73,7 @@ def make_run(rows: list[tuple], config: dict, extra: dict | None = None):
             **(extra or {}),
         }
     )
-    return gated_run(frame, merge_config(config), COLUMNS)
+    return gate_step(frame, merge_config(config), COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +191,7 @@ def tiny_run(with_labels: bool = True):
     if not with_labels:
         frame = frame.drop("label")
     cols = COLUMNS if with_labels else {**COLUMNS, "label": None}
-    return gated_run(frame, merge_config(CONFIG), cols)
+    return gate_step(frame, merge_config(CONFIG), cols)
 
 
 def test_oversampling_and_random_sizes_by_hand() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
+import plant
 import polars as pl
 import pytest
 
-from synthgate import plant
 from synthgate.config import DEFAULT_RULES
 from synthgate.embed import Embedder, Embeddings
 from synthgate.errors import ConfigError

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from conftest import REPO
 
-from synthgate.cli import main
+from synthgate.cli.main import main
 
 LOOSER = """
 [gate.rules.similarity_cosine]

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from synthgate.gate import Gate, Rule, Unique
-from synthgate.report import build_report
+from synthgate.report.summary import build_report
 
 
 @pytest.fixture

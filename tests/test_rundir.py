@@ -12,10 +12,12 @@ import polars as pl
 import pytest
 
 from synthgate import config as cfg
-from synthgate.diversity import coverage, distinct_n, knn_radius
 from synthgate.errors import SynthgateError
-from synthgate.regate import gated_run, regate
-from synthgate.rundir import EMBEDDINGS_FILE, RunEmbeddings, load_run, write_run
+from synthgate.io.rundir import EMBEDDINGS_FILE, RunEmbeddings, load_run
+from synthgate.job import write_run
+from synthgate.pipeline import gate_step
+from synthgate.regate import regate
+from synthgate.report.diversity import coverage, distinct_n, knn_radius
 
 COLUMNS = {"text": "text", "label": "label", "source": None, "id": "id"}
 REAL = pl.DataFrame({"id": ["r0"], "text": ["one"], "label": ["x"]})
@@ -39,7 +41,7 @@ def hand_frame() -> pl.DataFrame:
 
 def hand_run(rules: dict | None = None, **kw):
     conf = cfg.merge_config({**ONLY_SIMILARITY, "gate": {"rules": rules or {}}})
-    return gated_run(hand_frame(), conf, COLUMNS, **kw)
+    return gate_step(hand_frame(), conf, COLUMNS, **kw)
 
 
 def test_gated_run_decides_by_hand() -> None:
@@ -67,7 +69,7 @@ def test_co_rejection_counts_rows_rejected_by_both_rules() -> None:
     conf = cfg.merge_config(
         {**ONLY_SIMILARITY, "gate": {"rules": {"a": {"min": 0.5}, "b": {"max": 1}}}}
     )
-    report = gated_run(frame, conf, COLUMNS).report
+    report = gate_step(frame, conf, COLUMNS).report
     assert report["co_rejection"] == {"a": {"a": 2, "b": 1}, "b": {"a": 1, "b": 2}}
     assert report["rejected_only_by_rule"] == {"a": 1, "b": 1}
 
@@ -248,5 +250,5 @@ def test_diversity_with_integer_labels() -> None:
     frame = hand_frame().with_columns(label=pl.Series([1, 1, 1, 2, 2, 2]))
     real = pl.DataFrame({"id": ["r0", "r1"], "text": ["a b", "c d"], "label": [1, 2]})
     conf = cfg.merge_config(ONLY_SIMILARITY)
-    div = gated_run(frame, conf, COLUMNS, real=real).report["diversity"]
+    div = gate_step(frame, conf, COLUMNS, real=real).report["diversity"]
     assert div["1"]["real"] == 1 and div["2"]["accepted"] == 1

@@ -8,8 +8,8 @@ import pytest
 
 from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
-from synthgate.io import read_table
-from synthgate.regate import gated_run
+from synthgate.io.files import read_table
+from synthgate.pipeline import gate_step
 from synthgate.sample import allocate, sample, write_sample
 
 COLUMNS = {"text": "text", "label": "label", "id": "id"}
@@ -43,7 +43,7 @@ def small_run(with_labels: bool = True):
             }
         }
     )
-    return gated_run(frame, config, COLUMNS if with_labels else {**COLUMNS, "label": None})
+    return gate_step(frame, config, COLUMNS if with_labels else {**COLUMNS, "label": None})
 
 
 def uniform_run(rows: int = 2000):
@@ -57,7 +57,7 @@ def uniform_run(rows: int = 2000):
     )
     # The max of 1.5 lies beyond every value, so no row is near it: only the min counts.
     config = merge_config({"gate": {"rules": {"similarity_cosine": {"min": 0.5, "max": 1.5}}}})
-    return gated_run(frame, config, {**COLUMNS, "label": None})
+    return gate_step(frame, config, {**COLUMNS, "label": None})
 
 
 def strata_of(run) -> set[str]:
@@ -164,7 +164,7 @@ def test_csv_round_trips_ids_and_awkward_text(tmp_path) -> None:
         {"id": ids, "text": texts, "label": ["a"] * 6, "similarity_cosine": [0.7] * 6}
     )
     config = merge_config({"gate": {"rules": {"similarity_cosine": {"min": 0.5}}}})
-    run = gated_run(frame, config, COLUMNS)
+    run = gate_step(frame, config, COLUMNS)
     path = write_sample(sample(run, 6), tmp_path / "review.csv")
     back = read_table(path)
     assert back.columns == SAMPLE_COLUMNS
@@ -179,7 +179,7 @@ def test_write_sample_refuses_a_directory(tmp_path) -> None:
 
 
 def test_a_filled_in_sample_is_read_back_by_tune_labels(tmp_path) -> None:
-    from synthgate.tune_labels import read_judgements
+    from synthgate.tune.labels import read_judgements
 
     run = small_run()
     frame = sample(run, 6, seed=1)

@@ -11,9 +11,10 @@ import pytest
 from synthgate.errors import ConfigError
 from synthgate.scorers import DedupScorer, QualityScorer, RepetitionScorer
 from synthgate.scorers.base import Resources
-from synthgate.scorers.minhash import components, lsh_params, shingles
+from synthgate.scorers.minhash import lsh_params, shingles
 from synthgate.scorers.repetition import dup_lines, dup_ngram_chars, loops, top_ngram_chars
 from synthgate.text import normalize
+from synthgate.vectors import components
 
 
 def _frame(texts: list[str | None], labels: list[str | None] | None = None) -> pl.DataFrame:

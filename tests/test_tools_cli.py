@@ -8,12 +8,12 @@ import random
 import tomllib
 from pathlib import Path
 
+import plant
 import polars as pl
 import pytest
 from conftest import shared_dir
 
-from synthgate import plant
-from synthgate.cli import main
+from synthgate.cli.main import main
 
 # Lexical scorers and a TF-IDF label model: no embedding pass, so the loop runs in seconds.
 CONFIG = """

@@ -11,13 +11,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from synthgate.config import load_config, merge_config
+from synthgate.config import gate_for, load_config, merge_config
 from synthgate.errors import SynthgateError
-from synthgate.pipeline import numeric_column
-from synthgate.regate import gated_run, regate
-from synthgate.rundir import Run, gate_for
-from synthgate.tune import read_judgements, tune, write_tuning
-from synthgate.tune_engine import shortest
+from synthgate.gate import numeric_column
+from synthgate.io.rundir import Run
+from synthgate.pipeline import gate_step
+from synthgate.regate import regate
+from synthgate.tune.engine import shortest
+from synthgate.tune.labels import read_judgements
+from synthgate.tune.page import write_tuning
+from synthgate.tune.tuning import tune
 
 # Twenty rows. Default rules on the columns present: quality_invalid (flag), quality_words >= 1,
 # 0.5 <= similarity_cosine <= 0.98; the unique step on dedup_cluster (clusters r2 = {2, 3} and
@@ -48,7 +51,7 @@ def hand_frame() -> pl.DataFrame:
 
 
 def make_run(frame: pl.DataFrame, user: dict | None = None) -> Run:
-    return gated_run(frame, merge_config(user or {}), {"text": "text", "id": "id"})
+    return gate_step(frame, merge_config(user or {}), {"text": "text", "id": "id"})
 
 
 @pytest.fixture(scope="module")

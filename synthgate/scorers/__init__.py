@@ -1,6 +1,9 @@
-"""The scorer registry: one dict, short names, the order scorers run in."""
+"""The scorer registry: one dict, short names, the order scorers run in, and which scorer
+provides which column."""
 
 from __future__ import annotations
+
+import polars as pl
 
 from synthgate.scorers.base import Scorer
 from synthgate.scorers.dedup import DedupScorer
@@ -10,7 +13,7 @@ from synthgate.scorers.quality import QualityScorer
 from synthgate.scorers.repetition import RepetitionScorer
 from synthgate.scorers.similarity import SimilarityScorer
 
-SCORERS: dict[str, type] = {
+SCORERS: dict[str, type[Scorer]] = {
     "quality": QualityScorer,
     "repetition": RepetitionScorer,
     "dedup": DedupScorer,
@@ -18,6 +21,17 @@ SCORERS: dict[str, type] = {
     "label": LabelScorer,
     "discriminator": DiscriminatorScorer,
 }
+
+
+def provided_by() -> dict[str, str]:
+    """Scorer column -> the name of the scorer that provides it."""
+    return {col: name for name, cls in SCORERS.items() for col in cls.columns}
+
+
+def score_columns(frame: pl.DataFrame) -> list[str]:
+    """Scorer output columns present in `frame`, in registry order."""
+    return [c for s in SCORERS.values() for c in s.columns if c in frame.columns]
+
 
 __all__ = [
     "SCORERS",
@@ -28,4 +42,6 @@ __all__ = [
     "RepetitionScorer",
     "Scorer",
     "SimilarityScorer",
+    "provided_by",
+    "score_columns",
 ]

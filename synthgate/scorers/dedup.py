@@ -4,7 +4,7 @@ candidates, merged into one cluster id per candidate."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -14,6 +14,7 @@ from synthgate.scorers import minhash
 from synthgate.scorers.base import Resources, lookup
 from synthgate.scorers.semantic import SemanticMatches, semantic_matches
 from synthgate.text import normalize
+from synthgate.vectors import components
 
 
 @dataclass
@@ -75,11 +76,12 @@ class DedupScorer:
 
     @property
     def needs(self) -> tuple[str, ...]:
-        """Embeddings when the semantic level is on."""
-        return ("embeddings",) if self.semantic else ()
+        """Nearest neighbours by embedding when the semantic level is on."""
+        return ("neighbours",) if self.semantic else ()
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Compare every candidate with the real set and with each other; keep a table by id."""
+        self.summary_: dict[str, Any] = {}  # nothing for report.json
         cand_key = normalize(candidates["text"])
         nodes = (  # one node per distinct non-empty candidate text, in first-seen order
             pl.DataFrame({"key": cand_key, "row": np.arange(len(cand_key))})
@@ -116,7 +118,7 @@ class DedupScorer:
             }
         )
         semantic = None
-        neighbours = resources.neighbours(candidates, real) if self.semantic else None
+        neighbours = resources.get("neighbours", candidates, real) if self.semantic else None
         if neighbours is not None:
             semantic = semantic_matches(real, neighbours, self.semantic_threshold)
         self.table_ = self._rows_table(candidates["id"], cand_key, node_table, semantic)
@@ -165,7 +167,7 @@ class DedupScorer:
         )
         left, right = edges["node"].to_numpy(), edges["head"].to_numpy()
         keep = minhash.estimated_jaccard(sigs, left, right) >= self.near_threshold
-        return minhash.components(sigs.shape[0], left[keep], right[keep])
+        return components(sigs.shape[0], left[keep], right[keep])
 
     def _buckets(self, sigs: np.ndarray) -> pl.DataFrame:
         bands, rows = minhash.lsh_params(self.near_threshold, self.num_perm)
@@ -203,7 +205,7 @@ class DedupScorer:
             )
         lhs, rhs = np.concatenate(left), np.concatenate(right)
         linked = rhs >= 0
-        first = minhash.components(len(ids), lhs[linked], rhs[linked])
+        first = components(len(ids), lhs[linked], rhs[linked])
         rows = rows.with_columns(dedup_cluster=ids.gather(first))
         size = pl.len().over("dedup_cluster").cast(pl.Int64)
         return rows.with_columns(dedup_cluster_size=size).select("id", *DedupScorer.columns)

@@ -12,9 +12,8 @@ import polars as pl
 from synthgate.embed import Embeddings
 from synthgate.errors import ConfigError
 from synthgate.scorers.base import Resources, lookup
-from synthgate.scorers.minhash import components
-from synthgate.scorers.neighbours import Neighbours, candidate_neighbours, nearest_earlier
 from synthgate.text import normalize
+from synthgate.vectors import Neighbours, candidate_neighbours, components, nearest_earlier
 
 FEATURES = ("embeddings", "tfidf", "both")
 # Character 2-4-grams across word boundaries (so word order shows), hashed into 2**18 buckets:
@@ -48,7 +47,7 @@ class DiscriminatorScorer:
     seed: int = field(default=0, metadata={"help": "fold seed (set from the top-level seed)"})
 
     name: ClassVar[str] = "discriminator"
-    requires: ClassVar[tuple[str, ...]] = ("id", "text")
+    requires: ClassVar[tuple[str, ...]] = ("id", "text", "source")
     columns: ClassVar[dict[str, pl.DataType]] = {"discriminator_p_synthetic": pl.Float64()}
 
     def __post_init__(self) -> None:
@@ -66,11 +65,11 @@ class DiscriminatorScorer:
     @property
     def needs(self) -> tuple[str, ...]:
         """Embeddings: they link near-duplicates into fold groups (and may be the features)."""
-        return ("embeddings",)
+        return ("embeddings", "neighbours")
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Cross-fit the classifier; keep each candidate's out-of-fold p and a summary."""
-        emb = resources.embeddings
+        emb = resources.get("embeddings", candidates, real)
         keep = self._usable(candidates["text"], emb)
         cand = candidates.filter(keep)
         real_text = real["text"].cast(pl.String).filter(self._usable(real["text"], emb))
@@ -78,7 +77,7 @@ class DiscriminatorScorer:
         oof, why = None, self._too_few(y, emb)
         if why is None:
             real_keep = self._usable(real["text"], emb).to_numpy()
-            shared = resources.neighbours(candidates, real)  # the search dedup also uses
+            shared = resources.get("neighbours", candidates, real)  # dedup's search too
             subset = shared.subset(keep.to_numpy(), real_keep) if shared else None
             groups = fold_groups(cand, real_text, emb, self.group_cosine, subset)
             why = _need(len(np.unique(groups)), self.folds, "groups of linked rows")

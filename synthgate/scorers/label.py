@@ -44,7 +44,7 @@ class LabelScorer:
     seed: int = field(default=0, metadata={"help": "fold shuffling seed (the top-level seed)"})
 
     name: ClassVar[str] = "label"
-    requires: ClassVar[tuple[str, ...]] = ("id", "text")
+    requires: ClassVar[tuple[str, ...]] = ("id", "text", "label")
     columns: ClassVar[dict[str, pl.DataType]] = {
         "label_p_intended": pl.Float64(),
         "label_predicted": pl.String(),
@@ -89,7 +89,8 @@ class LabelScorer:
             why = "the candidates have no labels" if not labelled else self._too_few(counts)
             self.summary_["skipped"] = f"label scorer skipped: {why}"
             return self
-        featurize = self._featurizer(resources.embeddings)
+        embeddings = resources.get("embeddings", candidates, real) if self.needs else None
+        featurize = self._featurizer(embeddings)
         train = train.filter(pl.col("label").is_in(classes))
         self.summary_.update(classes=classes, cv_accuracy=self._cv_accuracy(train, featurize))
         self.table_ = self._score_candidates(candidates, train, featurize)

@@ -68,19 +68,3 @@ def estimated_jaccard(sigs: np.ndarray, left: np.ndarray, right: np.ndarray) -> 
         hi = lo + step
         out[lo:hi] = (sigs[left[lo:hi]] == sigs[right[lo:hi]]).mean(axis=1)
     return out
-
-
-def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Connected components of an undirected graph: each node's label is its smallest member."""
-    labels = np.arange(n)
-    if len(left) == 0:
-        return labels
-    while True:
-        low = np.minimum(labels[left], labels[right])
-        new = labels.copy()
-        np.minimum.at(new, left, low)
-        np.minimum.at(new, right, low)
-        new = new[new]  # pointer jumping
-        if np.array_equal(new, labels):
-            return labels
-        labels = new

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -43,7 +43,7 @@ class QualityScorer:
     )
 
     name: ClassVar[str] = "quality"
-    requires: ClassVar[tuple[str, ...]] = ("text",)
+    requires: ClassVar[tuple[str, ...]] = ("text", "label")
     needs: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[dict[str, pl.DataType]] = {
         "quality_invalid": pl.Boolean(),
@@ -66,6 +66,7 @@ class QualityScorer:
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Learn the real set's log-length median and MAD, and the label names to detect."""
+        self.summary_: dict[str, Any] = {}  # nothing for report.json
         lengths = real["text"].fill_null("").str.len_chars().cast(pl.Float64).to_numpy()
         logs = np.log1p(lengths)
         self.log_len_median_ = float(np.median(logs)) if len(logs) else 0.0

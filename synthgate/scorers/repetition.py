@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -72,6 +72,7 @@ class RepetitionScorer:
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Nothing to learn: every score depends on the text alone."""
+        self.summary_: dict[str, Any] = {}  # nothing for report.json
         return self
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:

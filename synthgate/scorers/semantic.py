@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from synthgate.scorers.neighbours import Neighbours
+from synthgate.vectors import Neighbours
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -16,16 +16,18 @@ class SimilarityScorer:
     """Cosine of the candidate's and its source's embeddings: low is drift, high is a copy."""
 
     name: ClassVar[str] = "similarity"
-    requires: ClassVar[tuple[str, ...]] = ("id", "text")
+    requires: ClassVar[tuple[str, ...]] = ("id", "text", "source")
     needs: ClassVar[tuple[str, ...]] = ("embeddings",)
     columns: ClassVar[dict[str, pl.DataType]] = {"similarity_cosine": pl.Float64()}
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Cosines for every row with a text and a source; null where either is missing."""
+        self.summary_: dict[str, Any] = {}  # nothing for report.json
         cosine = np.full(candidates.height, np.nan)
-        if "source" in candidates.columns and resources.embeddings is not None:
-            text, has_text = resources.embeddings.of(candidates["text"])
-            source, has_source = resources.embeddings.of(candidates["source"])
+        embeddings = resources.get("embeddings", candidates, real)
+        if "source" in candidates.columns and embeddings is not None:
+            text, has_text = embeddings.of(candidates["text"])
+            source, has_source = embeddings.of(candidates["source"])
             both = has_text & has_source
             cosine[both] = np.clip(np.einsum("ij,ij->i", text[both], source[both]), -1.0, 1.0)
         self.table_ = pl.DataFrame(

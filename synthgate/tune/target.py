@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from synthgate.errors import SynthgateError
-from synthgate.tune_engine import Problem, cumcount
+from synthgate.tune.engine import Problem, cumcount
 
 STEP = 0.01
 """Quantile units per greedy step: the resolution at which knobs compete (finer finds cheaper

@@ -11,9 +11,9 @@ import numpy as np
 import polars as pl
 
 from synthgate.errors import SynthgateError
-from synthgate.io import read_table
-from synthgate.rundir import Run
-from synthgate.tune_engine import Problem
+from synthgate.io.files import read_table
+from synthgate.io.rundir import Run
+from synthgate.tune.engine import Problem
 
 RESAMPLES = 1000
 """Bootstrap resamples: the usual minimum for 95% percentile intervals (Efron & Tibshirani 1993,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from synthgate import html
-from synthgate.audit_plots import rule_values
 from synthgate.gate import Rule, format_bound, rules_of
-from synthgate.rundir import Run
+from synthgate.io.rundir import Run
+from synthgate.report.plots import rule_values
 
 EXAMPLES = 5  # rows shown per rule: enough to see what it catches, short enough to scan
 NEAR = 3  # rows shown on each side of each threshold

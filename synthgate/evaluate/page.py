@@ -10,7 +10,7 @@ import numpy as np
 
 from synthgate import html
 from synthgate.errors import SynthgateError
-from synthgate.io import write_text
+from synthgate.io.files import write_text
 
 JSON_FILE = "evaluation.json"
 HTML_FILE = "evaluation.html"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import time
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,7 @@ import polars as pl
 
 from synthgate import config as cfg
 from synthgate.errors import SynthgateError
-from synthgate.gate import Gate
-from synthgate.io import write_atomic, write_parquet, write_text
-from synthgate.scorers import SCORERS
+from synthgate.io.files import write_atomic, write_parquet, write_text
 
 REQUIRED = ("run.json", "config.toml", "scored.parquet", "accepted.parquet", "report.json")
 """Files every run has; run.json is written last, so its presence means the run finished."""
@@ -64,29 +64,6 @@ class Run:
         """The label column of `frame`, or None when the candidates had no labels."""
         name = self.columns.get("label", "label")
         return name if name and name in self.frame.columns else None
-
-    def gate(self, config: dict[str, Any] | None = None) -> Gate:
-        """The gate of `config` (default: the run's own) over the columns this run stored."""
-        return gate_for(config or self.config, self.frame)
-
-    def score_columns(self) -> list[str]:
-        """Every scorer column the frame holds, in registry order."""
-        return score_columns(self.frame)
-
-
-def score_columns(frame: pl.DataFrame) -> list[str]:
-    """Scorer output columns present in `frame`, in registry order."""
-    return [c for s in SCORERS.values() for c in s.columns if c in frame.columns]
-
-
-def provided_by() -> dict[str, str]:
-    """Scorer column -> scorer name."""
-    return {col: name for name, cls in SCORERS.items() for col in cls.columns}
-
-
-def gate_for(config: dict[str, Any], frame: pl.DataFrame) -> Gate:
-    """The gate of `config` over the columns of `frame` (stored scores, user columns)."""
-    return cfg.build_gate(config, set(frame.columns), provided_by())
 
 
 def load_run(path: str | Path, *, vectors: bool = False) -> Run:
@@ -196,9 +173,20 @@ def _embeddings(path: Path, rows: int, real: pl.DataFrame | None) -> RunEmbeddin
     return found
 
 
-def write_run(run: Run, out_dir: str | Path, html: bool = True) -> Path:
-    """Write every file of `run` atomically into `out_dir`; run.json goes last."""
+Page = Callable[[Run], str]
+"""A page drawn from a run (report.html): written with the run's other files."""
+
+
+def write_files(
+    run: Run,
+    out_dir: str | Path,
+    pages: Mapping[str, Page] | None = None,
+    started: float | None = None,
+) -> Path:
+    """Write every file of `run` atomically into `out_dir`, and `pages` drawn from it; run.json
+    goes last, once. `started` (a perf_counter reading): record the write and total times."""
     out = Path(out_dir)
+    t0 = time.perf_counter()
     if out.exists() and not out.is_dir():
         raise SynthgateError(f"{out}: exists and is not a directory")
     (out / "run.json").unlink(missing_ok=True)  # until it is rewritten, the dir is unfinished
@@ -213,10 +201,12 @@ def write_run(run: Run, out_dir: str | Path, html: bool = True) -> Path:
         write_parquet(out / REAL_FILE, run.real)
     if run.embeddings is not None:
         _write_embeddings(run, out)
-    if html:
-        from synthgate.audit import render_report  # matplotlib loads only when a page is drawn
-
-        write_text(out / HTML_FILE, render_report(replace(run, path=out)))
+    for name, draw in (pages or {}).items():
+        write_text(out / name, draw(replace(run, path=out)))
+    if started is not None:
+        now = time.perf_counter()
+        timings = run.record.setdefault("timings_s", {})
+        timings |= {"write": round(now - t0, 4), "total": round(now - started, 4)}
     write_text(out / "run.json", json.dumps(run.record, indent=2) + "\n")
     return out
 

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from synthgate.io.rundir import RunEmbeddings
+
 COVERAGE_K = 5  # Naeem et al. 2020 ("Reliable Fidelity and Diversity Metrics"), k = 5
 DISTINCT_SAMPLE = 20_000  # rows per side: bounds the time on million-row runs
 COVERAGE_SAMPLE = 5_000  # rows per side: coverage costs real x accepted dot products
@@ -52,6 +54,26 @@ def coverage(real: np.ndarray, generated: np.ndarray, k: int = COVERAGE_K) -> fl
         best = (real[lo : lo + 512] @ generated.T).max(axis=1)
         covered[lo : lo + 512] = best >= radius[lo : lo + 512]
     return float(covered.mean())
+
+
+def run_diversity(
+    frame: pl.DataFrame,
+    columns: dict[str, str | None],
+    real: pl.DataFrame | None,
+    embeddings: RunEmbeddings | None,
+    seed: int,
+) -> dict[str, Any]:
+    """diversity() of the accepted rows of a gated frame beside the real set."""
+    mask = frame["accepted"].to_numpy()
+    text, label = columns.get("text") or "text", columns.get("label")
+    keep = [pl.col(text).alias("text")]
+    if label and label in frame.columns:
+        keep.append(pl.col(label).cast(pl.String).alias("label"))
+    accepted = frame.filter(pl.col("accepted")).select(keep)
+    vectors = (None, None)
+    if embeddings is not None:
+        vectors = (embeddings.candidates[np.flatnonzero(mask)], embeddings.real)
+    return diversity(accepted, real, *vectors, seed=seed)
 
 
 def diversity(

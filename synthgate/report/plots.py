@@ -13,9 +13,9 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from synthgate import html
-from synthgate.gate import Rule, format_bound
-from synthgate.pipeline import numeric_column
-from synthgate.rundir import Run
+from synthgate.gate import Rule, format_bound, numeric_column
+from synthgate.io.rundir import Run
+from synthgate.scorers import score_columns
 
 ACCEPTED, REJECTED, LINE = "#2a9d8f", "#e76f51", "#264653"
 PLOT_SIZE = (3.8, 2.6)  # inches: three histograms side by side in the page's 1200 px
@@ -88,7 +88,7 @@ def distributions(run: Run, rules: tuple[Rule, ...]) -> list[str]:
     accepted = frame["accepted"].fill_null(False).to_numpy()
     by_column = {r.column: r for r in rules}
     ruled = [c for c in by_column if c in frame.columns]
-    others = [c for c in run.score_columns() if c not in by_column and _numeric(frame[c])]
+    others = [c for c in score_columns(run.frame) if c not in by_column and _numeric(frame[c])]
     out: list[str] = []
     for title, cols in (("Columns a rule uses", ruled), ("Other score columns", others)):
         if not cols:

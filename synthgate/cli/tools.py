@@ -9,17 +9,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from synthgate.console import progress_bars
+from synthgate.cli.console import progress_bars
 from synthgate.errors import SynthgateError
-from synthgate.io import read_table
-from synthgate.rundir import load_run
+from synthgate.io.files import read_table
+from synthgate.io.rundir import load_run
 
 Say = Callable[[str], None]
 
 
 def tune_command(args: argparse.Namespace, say: Say) -> int:
     """`synthgate tune`: tuning.html, tuning.json, suggested.toml."""
-    from synthgate.tune import read_judgements, tune, write_tuning
+    from synthgate.tune.labels import read_judgements
+    from synthgate.tune.page import write_tuning
+    from synthgate.tune.tuning import tune
 
     _check_objective(args)
     run = load_run(args.run)
@@ -56,7 +58,7 @@ def _check_objective(args: argparse.Namespace) -> None:
 
 
 def _objective(args: argparse.Namespace, run) -> tuple[dict, dict]:
-    from synthgate.evaluate_tune import tune_objective
+    from synthgate.tune.objective import tune_objective
 
     train, validation = read_table(args.train), read_table(args.validation)
     with progress_bars(Console(stderr=True)) as progress:
@@ -89,7 +91,7 @@ def sample_command(args: argparse.Namespace, say: Say) -> int:
 
 def evaluate_command(args: argparse.Namespace, out: Console) -> int:
     """`synthgate evaluate`: real vs real + candidates, downstream F1 on the test split."""
-    from synthgate.evaluate import evaluate, write_evaluation
+    from synthgate.evaluate.conditions import evaluate, write_evaluation
 
     run = load_run(args.run)
     train, test = read_table(args.train), read_table(args.test)
@@ -107,7 +109,7 @@ def evaluate_command(args: argparse.Namespace, out: Console) -> int:
     target = Path(args.out) if args.out else Path(args.run)
     write_evaluation(result, target)
     out.print(evaluation_table(result.data))
-    from synthgate.evaluate_page import warnings
+    from synthgate.evaluate.page import warnings
 
     leak = result.data["leakage"]
     out.print(

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from synthgate.errors import SynthgateError
-from synthgate.rundir import Run
+from synthgate.io.rundir import Run
 from synthgate.text import normalize
 
 JOIN = ". "

@@ -18,15 +18,14 @@ import polars as pl
 
 from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
-from synthgate.rundir import Run
-from synthgate.tune_engine import Problem, build_problem
-from synthgate.tune_html import render_tuning, write_tuning
-from synthgate.tune_labels import RESAMPLES, Judged, read_judgements
-from synthgate.tune_precision import reach_precision, sweep_labels
-from synthgate.tune_sweep import fixed_effects, overview, sweeps
-from synthgate.tune_target import reach_acceptance
+from synthgate.io.rundir import Run
+from synthgate.tune.engine import Problem, build_problem
+from synthgate.tune.labels import RESAMPLES, Judged, read_judgements
+from synthgate.tune.precision import reach_precision, sweep_labels
+from synthgate.tune.sweep import fixed_effects, overview, sweeps
+from synthgate.tune.target import reach_acceptance
 
-__all__ = ["Tuning", "read_judgements", "render_tuning", "tune", "write_tuning"]
+__all__ = ["Tuning", "read_judgements", "tune"]
 
 
 @dataclass

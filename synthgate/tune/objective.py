@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from synthgate.config import merge_config
+from synthgate.config import gate_for, merge_config
 from synthgate.errors import SynthgateError
-from synthgate.evaluate import Classifier, Progress, fit_score, tfidf_logreg
-from synthgate.evaluate_inputs import Prepared, leakage, prepare
-from synthgate.pipeline import GATE_COLUMNS, numeric_column
-from synthgate.rundir import Run, score_columns
+from synthgate.evaluate.conditions import Classifier, fit_score, tfidf_logreg
+from synthgate.evaluate.inputs import Prepared, leakage, prepare
+from synthgate.gate import gate_frame
+from synthgate.io.rundir import Run
+from synthgate.progress import Progress
 
 OBJECTIVES = {"macro-f1": "macro_f1", "micro-f1": "micro_f1", "weighted-f1": "weighted_f1"}
 POSITIONS = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0)
@@ -142,18 +143,15 @@ class Objective:
 
 def accepted_mask(run: Run, config: dict[str, Any]) -> np.ndarray:
     """`accepted` of every run row under `config`, from the stored scores (as regate gates)."""
-    base = run.frame.drop([c for c in GATE_COLUMNS if c in run.frame.columns])
-    gate = run.gate(config)
-    stored = set(score_columns(base))
-    view = base.select(numeric_column(base, r.column) for r in gate.rules if r.column not in stored)
-    return gate.apply(base.with_columns(view), id_col=run.id_col)["accepted"].to_numpy()
+    gate = gate_for(config, run.frame)
+    return gate_frame(run.frame, gate, id_col=run.id_col)["accepted"].to_numpy()
 
 
 def bounds(run: Run) -> list[tuple[str, str]]:
     """(column, "min" | "max") of every enabled numeric bound on a numeric column of the run."""
     return [
         (rule.column, side)
-        for rule in run.gate().rules
+        for rule in gate_for(run.config, run.frame).rules
         if run.frame[rule.column].dtype.is_numeric()
         for side, _ in rule.numeric_bounds()
     ]

@@ -16,8 +16,6 @@ import polars as pl
 from synthgate.errors import SynthgateError
 
 EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
-_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it), then restored
-os.umask(_UMASK)
 
 
 def read_table(path: str | Path) -> pl.DataFrame:
@@ -135,7 +133,7 @@ def write_atomic(path: Path, write: Callable[[io.BufferedWriter], None]) -> None
         raise SynthgateError(f"{path.parent}: cannot create directory ({exc.strerror})") from exc
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a report is for others to read too
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for others to read too
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -144,6 +142,18 @@ def write_atomic(path: Path, write: Callable[[io.BufferedWriter], None]) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux reports it in /proc; elsewhere the
+    conventional 022 is assumed rather than setting the umask to read it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def write_parquet(path: Path, frame: pl.DataFrame) -> None:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from synthgate.pipeline import Progress as ProgressFn
+from synthgate.progress import Progress as ProgressFn
 
 
 @contextmanager

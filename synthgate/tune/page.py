@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from synthgate import config as cfg
 from synthgate import html
-from synthgate.io import write_text
-from synthgate.rundir import Run
+from synthgate.io.files import write_text
+from synthgate.io.rundir import Run
 
 if TYPE_CHECKING:
-    from synthgate.tune import Tuning
+    from synthgate.tune.tuning import Tuning
 
-FILES = ("tuning.html", "tuning.json", "suggested.toml")
 JOINT, ALONE, MARK, NEW = "#264653", "#8ab17d", "#e76f51", "#2a9d8f"
 METRICS = (("precision", "#264653"), ("recall", "#e9c46a"), ("f1", "#e76f51"))
 

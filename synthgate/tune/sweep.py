@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from synthgate.tune_engine import Knob, Problem
+from synthgate.tune.engine import Knob, Problem
 
 GRID = np.linspace(0.0, 1.0, 41)
 """Quantiles tried per knob: 0, 0.025, ..., 1 (41 points: a curve smooth enough to read, and

@@ -16,12 +16,12 @@ import numpy as np
 import polars as pl
 
 from synthgate.errors import SynthgateError
-from synthgate.evaluate_inputs import Prepared, leakage, prepare
-from synthgate.rundir import Run
+from synthgate.evaluate.inputs import Prepared, leakage, prepare
+from synthgate.io.rundir import Run
+from synthgate.progress import Progress
 
 Classifier = Callable[[Sequence[str], Sequence[str], Sequence[str], int], Sequence[str]]
 """fit on (texts, labels), predict labels for the held-out texts; the int is the seed."""
-Progress = Callable[[str, int, int], None]
 
 CONDITIONS = {
     "real": "real only",
@@ -224,6 +224,6 @@ def summarise(per_seed: list[dict[str, Any]], labels: list[str]) -> dict[str, An
 
 def write_evaluation(evaluation: Evaluation, out_dir: str | Path) -> Path:
     """Write evaluation.json and evaluation.html into `out_dir`, atomically."""
-    from synthgate.evaluate_page import write_pages  # matplotlib loads only when a page is drawn
+    from synthgate.evaluate.page import write_pages  # matplotlib loads only when a page is drawn
 
     return write_pages(evaluation.data, Path(out_dir))

@@ -10,11 +10,11 @@ from pathlib import Path
 from rich.console import Console
 
 from synthgate import config as cfg
-from synthgate.console import progress_bars, scorer_lines, summary_table
+from synthgate.cli.console import progress_bars, scorer_lines, summary_table
 from synthgate.errors import SynthgateError
-from synthgate.inputs import Columns
-from synthgate.job import RUN_FILES, run_job
-from synthgate.rundir import HTML_FILE, load_run, write_run
+from synthgate.io.inputs import Columns
+from synthgate.io.rundir import HTML_FILE, load_run
+from synthgate.job import RUN_FILES, run_job, write_run
 
 Handler = Callable[[argparse.Namespace, Console, Console], int]
 
@@ -144,8 +144,8 @@ def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from synthgate.audit import render_report
-    from synthgate.io import write_text
+    from synthgate.io.files import write_text
+    from synthgate.report.page import render_report
 
     run = load_run(args.run)
     target = Path(args.out) if args.out else Path(args.run) / HTML_FILE
@@ -168,19 +168,19 @@ def _regate(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _tune(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from synthgate.cli_tools import tune_command
+    from synthgate.cli.tools import tune_command
 
     return tune_command(args, lambda text: _say(out, text))
 
 
 def _sample(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from synthgate.cli_tools import sample_command
+    from synthgate.cli.tools import sample_command
 
     return sample_command(args, lambda text: _say(out, text))
 
 
 def _evaluate(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from synthgate.cli_tools import evaluate_command
+    from synthgate.cli.tools import evaluate_command
 
     return evaluate_command(args, out)
 

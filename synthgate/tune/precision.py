@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from synthgate.errors import SynthgateError
-from synthgate.tune_engine import Problem
-from synthgate.tune_labels import Judged
-from synthgate.tune_sweep import grid
-from synthgate.tune_target import changes
+from synthgate.tune.engine import Problem
+from synthgate.tune.labels import Judged
+from synthgate.tune.sweep import grid
+from synthgate.tune.target import changes
 
 ROUNDS = 20  # coordinate-ascent rounds at most; on hand and random frames it settles in 2-4
 

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from synthgate.gate import Gate, Rule
-from synthgate.pipeline import GATE_COLUMNS, numeric_column
-from synthgate.rundir import gate_for, score_columns
+from synthgate.config import gate_for
+from synthgate.gate import GATE_COLUMNS, Gate, Rule, decision_view
 
 SIDES = ("min", "max")
 
@@ -119,9 +118,7 @@ def build_problem(frame: pl.DataFrame, config: dict[str, Any]) -> Problem:
     """The Problem of `config`'s gate over a scored frame, with the columns as regate sees them."""
     base = frame.drop([c for c in GATE_COLUMNS if c in frame.columns])
     gate = gate_for(config, base)
-    stored = set(score_columns(base))
-    view = base.select(numeric_column(base, r.column) for r in gate.rules if r.column not in stored)
-    data = base.with_columns(view)
+    data = decision_view(base, gate)
     knobs: list[Knob] = []
     fixed: dict[str, np.ndarray] = {}
     for rule in gate.rules:

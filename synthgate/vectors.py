@@ -1,4 +1,5 @@
-"""Nearest neighbours of unit vectors by chunked matrix products: memory O(chunk x n)."""
+"""Vector and graph helpers: nearest neighbours of unit vectors by chunked matrix products
+(memory O(chunk x n)), and connected components of the links they (or MinHash) find."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from synthgate.embed import Embeddings
 
@@ -87,3 +90,16 @@ def candidate_neighbours(
     earlier_cos[rows] = best
     earlier_row[rows] = np.where(where >= 0, rows[np.clip(where, 0, None)], -1)
     return Neighbours(real_cos, real_row, earlier_cos, earlier_row)
+
+
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components of an undirected graph on nodes 0..n-1 with edges (left[i],
+    right[i]): each node's label is the smallest node of its component."""
+    if len(left) == 0:
+        return np.arange(n)
+    ones = np.ones(len(left), dtype=np.int8)
+    graph = sparse.coo_matrix((ones, (left, right)), shape=(n, n))
+    _, found = connected_components(graph, directed=False)
+    smallest = np.full(found.max() + 1, n, dtype=np.int64)
+    np.minimum.at(smallest, found, np.arange(n))
+    return smallest[found]

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from synthgate import html
-from synthgate.audit_plots import co_rejection, distributions
-from synthgate.audit_rows import examples, near_thresholds
+from synthgate.config import gate_for
 from synthgate.gate import Gate, format_bound
-from synthgate.rundir import Run
+from synthgate.io.rundir import Run
+from synthgate.report.plots import co_rejection, distributions
+from synthgate.report.rows import examples, near_thresholds
 
 SECTIONS = (
     ("manifest", "Run"),
@@ -27,7 +28,7 @@ UNRECORDED = "(not recorded)"
 
 def render_report(run: Run) -> str:
     """The run's audit page as one self-contained HTML document."""
-    gate = run.gate()
+    gate = gate_for(run.config, run.frame)
     unique = gate.unique.column if gate.unique else None
     parts = {
         "manifest": manifest(run),

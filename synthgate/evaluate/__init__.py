@@ -1,0 +1,1 @@
+"""`synthgate evaluate`: does the accepted set train a better classifier of real text?"""

@@ -1,0 +1,1 @@
+"""Reading inputs, writing files atomically, and the run directory a job leaves."""

@@ -1,0 +1,1 @@
+"""`synthgate tune`: threshold sweeps and suggestions from stored scores, with no model."""
