@@ -21,6 +21,7 @@ import random
 import time
 from pathlib import Path
 
+import _paths  # noqa: F401  (tests/ on sys.path, for plant)
 import numpy as np
 import plant
 import polars as pl

@@ -28,6 +28,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import _paths  # noqa: F401  (tests/ on sys.path, for plant)
 import plant
 import polars as pl
 

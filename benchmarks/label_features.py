@@ -17,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+import _paths  # noqa: F401  (tests/ on sys.path, for plant)
 import numpy as np
 import plant
 import polars as pl

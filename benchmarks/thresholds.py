@@ -15,6 +15,7 @@ import os
 import random
 from pathlib import Path
 
+import _paths  # noqa: F401  (tests/ on sys.path, for plant)
 import plant
 import polars as pl
 

@@ -205,7 +205,8 @@ def _check_rule(dotted: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise ConfigError(f"{dotted}: must be a table with min/max/on_missing; got {value!r}")
     if any(ch in dotted.split(".", 2)[-1] for ch in "<>:"):
-        raise ConfigError(f"{dotted}: a rule's column name may not contain '<', '>' or ':'")
+        name = dotted.split(".", 2)[-1]
+        raise ConfigError(f"{dotted}: must be a column name without '<', '>' or ':'; got {name!r}")
     for key, item in value.items():
         if key not in RULE_KEYS:
             raise ConfigError(f"{dotted}.{key}: unknown key; available: {', '.join(RULE_KEYS)}")

@@ -375,7 +375,7 @@ def test_invalid_utf8_row_kept_and_rejected(capsys, tmp_path, real, out, suffix:
         ("[scorers.dedup]\nnum_perms = 64\n", "scorers.dedup.num_perms: unknown key; available:"),
         ('batch_size = "x"\n', "batch_size: must be int; got 'x'"),
         ("batch_size = 0\n", "batch_size: must be an int >= 1; got 0"),
-        ("[scorers.dedup]\nnum_perm = 2\n", "scorers.dedup.num_perm: out of range; got 2"),
+        ("[scorers.dedup]\nnum_perm = 2\n", "scorers.dedup.num_perm: must be an int >= 8; got 2"),
         (
             '[gate.rules.quality_words]\non_missing = "drop"\n',
             "gate.rules.quality_words.on_missing: must be 'skip' or 'reject'; got 'drop'",
@@ -388,7 +388,7 @@ def test_invalid_utf8_row_kept_and_rejected(capsys, tmp_path, real, out, suffix:
         ('[gate.unique]\nprefer = "zzz"\n', "gate.unique.prefer: no column 'zzz'"),
         (
             '[scorers.quality]\nartifact_patterns = ["("]\n',
-            "scorers.quality.artifact_patterns[0]: invalid regex '('",
+            "scorers.quality.artifact_patterns[0]: must be a regular expression; got '('",
         ),
     ],
 )

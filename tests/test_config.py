@@ -74,7 +74,10 @@ def test_merge_overrides_only_what_is_given() -> None:
             {"gate": {"rules": {"quality_words": {"min": "1"}}}},
             r"^gate\.rules\.quality_words\.min: must be a number or a boolean",
         ),
-        ({"gate": {"rules": {"a<b": {"min": 1}}}}, r"^gate\.rules\.a<b: a rule's column name"),
+        (
+            {"gate": {"rules": {"a<b": {"min": 1}}}},
+            r"^gate\.rules\.a<b: must be a column name without '<', '>' or ':'; got 'a<b'$",
+        ),
         ({"gate": {"uniq": {}}}, r"^gate\.uniq: unknown key; available: unique, rules$"),
     ],
 )

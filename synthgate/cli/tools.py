@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -60,17 +61,23 @@ def _check_objective(args: argparse.Namespace) -> None:
 def _objective(args: argparse.Namespace, run) -> tuple[dict, dict]:
     from synthgate.tune.objective import tune_objective
 
-    train, validation = read_table(args.train), read_table(args.validation)
+    return _on_splits(tune_objective, run, args, "validation", metric=args.objective)
+
+
+def _on_splits(fn: Callable[..., Any], run, args: argparse.Namespace, held: str, **kw: Any) -> Any:
+    """`fn(run, train, held-out split, ...)` with the column flags and progress bars."""
+    held_path = getattr(args, held)
+    train, other = read_table(args.train), read_table(held_path)
     with progress_bars(Console(stderr=True)) as progress:
-        return tune_objective(
+        return fn(
             run,
             train,
-            validation,
-            metric=args.objective,
+            other,
             text_col=args.text_col,
             label_col=args.label_col,
-            names=(str(args.train), str(args.validation)),
+            names=(str(args.train), str(held_path)),
             progress=progress,
+            **kw,
         )
 
 
@@ -94,18 +101,7 @@ def evaluate_command(args: argparse.Namespace, out: Console) -> int:
     from synthgate.evaluate.conditions import evaluate, write_evaluation
 
     run = load_run(args.run)
-    train, test = read_table(args.train), read_table(args.test)
-    with progress_bars(Console(stderr=True)) as progress:
-        result = evaluate(
-            run,
-            train,
-            test,
-            text_col=args.text_col,
-            label_col=args.label_col,
-            seeds=args.seeds,
-            names=(str(args.train), str(args.test)),
-            progress=progress,
-        )
+    result = _on_splits(evaluate, run, args, "test", seeds=args.seeds)
     target = Path(args.out) if args.out else Path(args.run)
     write_evaluation(result, target)
     out.print(evaluation_table(result.data))

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import polars as pl
 
-from synthgate.errors import ConfigError
+from synthgate.errors import check_params
 from synthgate.scorers import minhash
 from synthgate.scorers.base import Resources, lookup
 from synthgate.scorers.semantic import SemanticMatches, semantic_matches
@@ -59,20 +59,17 @@ class DedupScorer:
     }
 
     def __post_init__(self) -> None:
-        checks = {
-            "shingle_size": self.shingle_size >= 1,
-            "num_perm": self.num_perm >= 8,
-            "near_threshold": 0.0 < self.near_threshold <= 1.0,
-            "max_real_per_bucket": self.max_real_per_bucket >= 1,
-            "semantic_threshold": 0.0 < self.semantic_threshold <= 1.0,
-        }
-        for key, ok in checks.items():
-            if not ok:
-                raise ConfigError(
-                    f"scorers.dedup.{key}: out of range; got {getattr(self, key)!r} "
-                    "(shingle_size >= 1, num_perm >= 8, 0 < near_threshold <= 1, "
-                    "max_real_per_bucket >= 1, 0 < semantic_threshold <= 1)"
-                )
+        check_params(
+            "scorers.dedup",
+            self,
+            {
+                "shingle_size": (self.shingle_size >= 1, "an int >= 1"),
+                "num_perm": (self.num_perm >= 8, "an int >= 8"),
+                "near_threshold": (0.0 < self.near_threshold <= 1.0, "in (0, 1]"),
+                "max_real_per_bucket": (self.max_real_per_bucket >= 1, "an int >= 1"),
+                "semantic_threshold": (0.0 < self.semantic_threshold <= 1.0, "in (0, 1]"),
+            },
+        )
 
     @property
     def needs(self) -> tuple[str, ...]:

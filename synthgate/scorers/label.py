@@ -11,9 +11,10 @@ import numpy as np
 import polars as pl
 
 from synthgate.embed import Embeddings
-from synthgate.errors import ConfigError
+from synthgate.errors import ConfigError, check_params
 from synthgate.scorers.base import Resources, lookup
 
+MAX_FOLDS = 20  # more folds only repeat the fit on smaller held-out parts; bounds the time
 FEATURES = ("both", "tfidf", "embeddings")
 Matrix = Callable[[pl.Series], Any]  # texts -> feature matrix
 Fitter = Callable[[pl.Series], Matrix]  # training texts -> Matrix fitted on them
@@ -53,20 +54,19 @@ class LabelScorer:
     def __post_init__(self) -> None:
         if self.features not in FEATURES:
             raise ConfigError(
-                f"scorers.label.features: unknown; got {self.features!r}; "
+                f"scorers.label.features: unknown value {self.features!r}; "
                 f"available: {', '.join(FEATURES)}"
             )
-        checks = {
-            "c": self.c > 0,
-            "min_class_rows": self.min_class_rows >= 1,
-            "cv_folds": self.cv_folds == 0 or self.cv_folds >= 2,
-        }
-        for key, ok in checks.items():
-            if not ok:
-                raise ConfigError(
-                    f"scorers.label.{key}: out of range; got {getattr(self, key)!r} "
-                    "(c > 0, min_class_rows >= 1, cv_folds 0 or >= 2)"
-                )
+        folds_ok = self.cv_folds == 0 or 2 <= self.cv_folds <= MAX_FOLDS
+        check_params(
+            "scorers.label",
+            self,
+            {
+                "c": (self.c > 0, "a number > 0"),
+                "min_class_rows": (self.min_class_rows >= 1, "an int >= 1"),
+                "cv_folds": (folds_ok, f"0 (off) or an int from 2 to {MAX_FOLDS}"),
+            },
+        )
 
     @property
     def needs(self) -> tuple[str, ...]:

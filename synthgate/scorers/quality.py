@@ -61,7 +61,8 @@ class QualityScorer:
                 pl.Series([""]).str.contains(pattern)
             except Exception as exc:
                 raise ConfigError(
-                    f"scorers.quality.artifact_patterns[{i}]: invalid regex {pattern!r}"
+                    f"scorers.quality.artifact_patterns[{i}]: must be a regular expression; "
+                    f"got {pattern!r}"
                 ) from exc
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
