@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -153,6 +154,7 @@ def merge_config(user: dict[str, Any]) -> dict[str, Any]:
     """Validate `user` key by key against the defaults and return the merged config."""
     merged = default_config()
     _merge_table("", user, merged)
+    _build(merged, enabled_only=False)  # every scorer's parameters checked, even when off
     return merged
 
 
@@ -167,7 +169,7 @@ def _merge_table(path: str, user: dict, base: dict) -> None:
         default = base[key]
         if path == "gate.rules":
             _check_rule(dotted, value)
-            base[key] = {**default, **value}
+            base[key] = _check_bounds(dotted, {**default, **value})
         elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{dotted}: must be a table; got {value!r}")
@@ -198,7 +200,16 @@ def _checked(dotted: str, value: Any, default: Any) -> Any:
 
 def _new_rule(dotted: str, value: Any) -> dict[str, Any]:
     _check_rule(dotted, value)
-    return {"enabled": True, "on_missing": "skip", **value}
+    return _check_bounds(dotted, {"enabled": True, "on_missing": "skip", **value})
+
+
+def _check_bounds(dotted: str, rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule that can be meant: min <= max (else every row would be rejected)."""
+    low, high = rule.get("min"), rule.get("max")
+    numeric = [v for v in (low, high) if v is not None and not isinstance(v, bool)]
+    if len(numeric) == 2 and low > high:
+        raise ConfigError(f"{dotted}.min: must be <= max ({high!r}); got {low!r}")
+    return rule
 
 
 def _check_rule(dotted: str, value: Any) -> None:
@@ -212,6 +223,8 @@ def _check_rule(dotted: str, value: Any) -> None:
             raise ConfigError(f"{dotted}.{key}: unknown key; available: {', '.join(RULE_KEYS)}")
         if key in ("min", "max") and not isinstance(item, int | float):
             raise ConfigError(f"{dotted}.{key}: must be a number or a boolean; got {item!r}")
+        if key in ("min", "max") and not math.isfinite(item):  # nan rejects all or nothing
+            raise ConfigError(f"{dotted}.{key}: must be a finite number; got {item!r}")
         if key == "on_missing" and item not in ("skip", "reject"):
             raise ConfigError(f"{dotted}.on_missing: must be 'skip' or 'reject'; got {item!r}")
         if key == "enabled" and not isinstance(item, bool):
@@ -220,9 +233,13 @@ def _check_rule(dotted: str, value: Any) -> None:
 
 def build_scorers(config: dict[str, Any]) -> list:
     """Instantiate the enabled scorers in registry order (parameters are validated here)."""
+    return _build(config, enabled_only=True)
+
+
+def _build(config: dict[str, Any], enabled_only: bool) -> list:
     out = []
     for name, table in config["scorers"].items():
-        if table["enabled"]:
+        if table["enabled"] or not enabled_only:
             params = {k: v for k, v in table.items() if k != "enabled"}
             if any(f.name == "seed" for f in fields(SCORERS[name])):
                 params["seed"] = config["seed"]
@@ -238,22 +255,57 @@ def build_gate(config: dict[str, Any], available: set[str], provided_by: dict[st
     for column, table in config["gate"]["rules"].items():
         if not table["enabled"] or column in inactive:
             continue
-        if column not in available:
-            raise ConfigError(
-                f"gate.rules.{column}: no scorer or input column provides {column!r}; "
-                f"available: {', '.join(sorted(available))}"
-            )
+        _check_rule_column(column, available)
         rules.append(Rule(column, table.get("min"), table.get("max"), table["on_missing"]))
-    unique = config["gate"]["unique"]
-    step = None
-    if unique["enabled"] and unique["column"] in available:
-        if unique["prefer"] and unique["prefer"] not in available:
-            raise ConfigError(
-                f"gate.unique.prefer: no column {unique['prefer']!r}; "
-                f"available: {', '.join(sorted(available))}"
-            )
-        step = Unique(unique["column"], unique["prefer"], unique["prefer_highest"])
-    return Gate(tuple(rules), step)
+    return Gate(tuple(rules), _unique_step(config["gate"]["unique"], available, provided_by))
+
+
+ROLE_NAMES = ("id", "text", "label", "source")
+"""Columns that hold the samples themselves: no rule or unique step may read them."""
+
+
+def _check_rule_column(column: str, available: set[str]) -> None:
+    if column in ROLE_NAMES:
+        raise ConfigError(
+            f"gate.rules.{column}: must name a numeric or Boolean score column; got the "
+            f"{column!r} column, which holds the samples"
+        )
+    if column not in available:
+        raise ConfigError(
+            f"gate.rules.{column}: no scorer or input column provides {column!r}; "
+            f"available: {', '.join(sorted(available))}"
+        )
+    dtype = score_schema().get(column)
+    if dtype is not None and not (dtype.is_numeric() or dtype == pl.Boolean):
+        raise ConfigError(
+            f"gate.rules.{column}: must name a numeric or Boolean column; got {column!r} ({dtype})"
+        )
+
+
+def _unique_step(
+    unique: dict[str, Any], available: set[str], provided_by: dict[str, str]
+) -> Unique | None:
+    """The unique step, or None when it is off or its column's scorer is disabled."""
+    column = unique["column"]
+    if not unique["enabled"] or (column not in available and column in provided_by):
+        return None
+    if column in ROLE_NAMES or column not in available:
+        allowed = sorted(c for c in available if c not in ROLE_NAMES)
+        raise ConfigError(
+            f"gate.unique.column: must name a cluster id column; got {column!r}; "
+            f"available: {', '.join(allowed)}"
+        )
+    if unique["prefer"] and unique["prefer"] not in available:
+        raise ConfigError(
+            f"gate.unique.prefer: no column {unique['prefer']!r}; "
+            f"available: {', '.join(sorted(available))}"
+        )
+    return Unique(column, unique["prefer"], unique["prefer_highest"])
+
+
+def score_schema() -> dict[str, pl.DataType]:
+    """Every scorer column and the dtype its scorer declares."""
+    return {col: dtype for cls in SCORERS.values() for col, dtype in cls.columns.items()}
 
 
 def gate_for(config: dict[str, Any], frame: pl.DataFrame) -> Gate:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -13,20 +15,12 @@ from typing import Any
 
 from synthgate import config as cfg
 from synthgate.io.files import file_sha256, read_table
+from synthgate.io.guard import check_run_dir, locked, remove_temps
 from synthgate.io.inputs import Columns
-from synthgate.io.rundir import (
-    EMBEDDINGS_FILE,
-    HTML_FILE,
-    REAL_FILE,
-    REQUIRED,
-    Run,
-    write_files,
-)
+from synthgate.io.rundir import HTML_FILE, Run, write_files
 from synthgate.pipeline import gate_step, score_step
 from synthgate.progress import Progress
 
-RUN_FILES = (*REQUIRED, REAL_FILE, EMBEDDINGS_FILE, HTML_FILE)
-"""Every file a run may write (embeddings.npz only when a scorer embedded and save_embeddings)."""
 LIBRARIES = (
     "polars",
     "numpy",
@@ -57,47 +51,75 @@ def run_job(
     config_path: str | Path | None = None,
     columns: Columns | None = None,
     progress: Progress | None = None,
+    *,
+    force: bool = False,
 ) -> JobResult:
-    """`synthgate score`: every candidate scored and gated, the run directory written."""
+    """`synthgate score`: every candidate scored and gated, the run directory written. `out_dir`
+    must be new or empty; `force` replaces an earlier run there (never other files)."""
     started = time.perf_counter()
     conf = cfg.load_config(config_path)
-    t0 = time.perf_counter()
-    candidates = read_table(candidates_path)
-    real = read_table(real_path)
-    read_s = time.perf_counter() - t0
-    scored = score_step(candidates, real, conf, columns=columns, progress=progress)
-    t0 = time.perf_counter()
-    run = gate_step(
-        scored.frame,
-        conf,
-        scored.columns,
-        real=scored.real,
-        embeddings=scored.vectors() if conf["save_embeddings"] else None,
-        summaries=scored.summaries,
-    )
-    report_s = time.perf_counter() - t0
-    timings = {"read": read_s, **scored.timings, "report": report_s}
-    run.record = _run_record(
-        conf,
-        candidates_path,
-        real_path,
-        candidates.height,
-        real.height,
-        run.report,
-        timings,
-        scored.device,
-    ) | {"columns": scored.columns}
-    write_run(run, out_dir, started=started)
-    return JobResult(Path(out_dir), run.report, run.record)
+    inputs = (candidates_path, real_path, config_path)
+    with claimed(out_dir, force=force, inputs=inputs) as out:
+        t0 = time.perf_counter()
+        candidates = read_table(candidates_path)
+        real = read_table(real_path)
+        read_s = time.perf_counter() - t0
+        scored = score_step(candidates, real, conf, columns=columns, progress=progress)
+        t0 = time.perf_counter()
+        run = gate_step(
+            scored.frame,
+            conf,
+            scored.columns,
+            real=scored.real,
+            embeddings=scored.vectors() if conf["save_embeddings"] else None,
+            summaries=scored.summaries,
+        )
+        report_s = time.perf_counter() - t0
+        timings = {"read": read_s, **scored.timings, "report": report_s}
+        run.record = _run_record(
+            conf,
+            candidates_path,
+            real_path,
+            candidates.height,
+            real.height,
+            run.report,
+            timings,
+            scored.device,
+        ) | {"columns": scored.columns}
+        write_files(run, out, _pages(html=True), started)
+    return JobResult(out, run.report, run.record)
 
 
 def write_run(
-    run: Run, out_dir: str | Path, html: bool = True, *, started: float | None = None
+    run: Run,
+    out_dir: str | Path,
+    html: bool = True,
+    *,
+    force: bool = False,
+    inputs: Iterable[str | Path | None] = (),
 ) -> Path:
-    """Write every file of `run` atomically into `out_dir`, report.html too unless `html` is
-    false; run.json goes last. `started`: a perf_counter reading to time the job by."""
-    pages = {HTML_FILE: _render_report} if html else {}
-    return write_files(run, out_dir, pages, started)
+    """Write every file of `run` atomically into `out_dir` (new or empty; `force` replaces an
+    earlier run there), report.html too unless `html` is false; run.json goes last."""
+    with claimed(out_dir, force=force, inputs=[run.path, *inputs]) as out:
+        return write_files(run, out, _pages(html))
+
+
+@contextmanager
+def claimed(
+    out_dir: str | Path, *, force: bool, inputs: Iterable[str | Path | None]
+) -> Iterator[Path]:
+    """`out_dir` checked, locked against a second writer, checked again under the lock (a run
+    that finished meanwhile is not replaced unasked), and cleared of a killed run's temps."""
+    inputs = list(inputs)
+    out = check_run_dir(out_dir, force=force, inputs=inputs)  # fail before any work
+    with locked(out):
+        check_run_dir(out, force=force, inputs=inputs)
+        remove_temps(out)
+        yield out
+
+
+def _pages(html: bool) -> dict[str, Callable[[Run], str]]:
+    return {HTML_FILE: _render_report} if html else {}
 
 
 def _render_report(run: Run) -> str:

@@ -16,7 +16,7 @@ import pytest
 
 from synthgate.cli.main import main
 from synthgate.config import FORMAT_VERSION, default_config
-from synthgate.job import RUN_FILES
+from synthgate.io.rundir import RUN_FILES
 
 CANDIDATES = {
     "cid": ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"],
@@ -181,9 +181,15 @@ def test_score_with_a_config_file(tmp_path, real_small, capsys) -> None:
     assert written["gate"]["unique"]["enabled"] is False
 
 
-def test_rerun_replaces_the_run_directory(run, capsys) -> None:
+def test_rerun_needs_force_then_replaces_the_run_directory(run, capsys) -> None:
     args = ["score", str(run["cand"]), "--real", str(run["real"]), "--out", str(run["dir"])]
-    assert main([*args, "--text-col", "body", "--label-col", "lab", "--id-col", "cid"]) == 0
+    args += ["--text-col", "body", "--label-col", "lab", "--id-col", "cid"]
+    before = (run["dir"] / "run.json").read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "already holds a synthgate run; pass --force" in capsys.readouterr().err
+    assert (run["dir"] / "run.json").read_bytes() == before  # untouched
+    assert main([*args, "--force"]) == 0
     assert sorted(p.name for p in run["dir"].iterdir()) == sorted(RUN_FILES)  # no temp files
 
 

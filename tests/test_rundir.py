@@ -220,7 +220,7 @@ def test_rewriting_a_folder_leaves_nothing_of_the_earlier_run(tmp_path: Path) ->
     assert (root / "real.parquet").is_file() and (root / EMBEDDINGS_FILE).is_file()
     plain = hand_run()
     plain.record["format_version"] = cfg.FORMAT_VERSION
-    write_run(plain, root, html=False)
+    write_run(plain, root, html=False, force=True)  # replacing a run is asked for
     left = sorted(p.name for p in root.iterdir())
     assert left == ["accepted.parquet", "config.toml", "report.json", "run.json", "scored.parquet"]
     assert load_run(root).real is None

@@ -9,12 +9,20 @@ from pathlib import Path
 
 from rich.console import Console
 
+from synthgate import __version__
 from synthgate import config as cfg
 from synthgate.cli.console import progress_bars, scorer_lines, summary_table
 from synthgate.errors import SynthgateError
+from synthgate.io.guard import check_file, check_files
 from synthgate.io.inputs import Columns
-from synthgate.io.rundir import HTML_FILE, load_run
-from synthgate.job import RUN_FILES, run_job, write_run
+from synthgate.io.rundir import (
+    EVALUATION_FILES,
+    HTML_FILE,
+    RUN_FILES,
+    TUNING_FILES,
+    load_run,
+)
+from synthgate.job import run_job, write_run
 
 Handler = Callable[[argparse.Namespace, Console, Console], int]
 
@@ -24,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synthgate", description="Score synthetic text candidates and gate them."
     )
+    parser.add_argument("--version", action="version", version=f"synthgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     score = sub.add_parser("score", help="score and gate candidates; write a run directory")
     score.add_argument("candidates", help="candidate samples (.csv .tsv .jsonl .ndjson .parquet)")
@@ -32,14 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--config", help="TOML config (see `synthgate init-config`)")
     for role in ("text", "label", "source", "id"):
         score.add_argument(f"--{role}-col", default=None, help=f"{role} column (default: {role})")
+    _add_force(score, "an earlier run in --out (never a folder of other files)")
     sub.add_parser("init-config", help="print the default config, a comment on each key")
     report = sub.add_parser("report", help="(re)write a run directory's report.html")
     report.add_argument("run", help="run directory")
     report.add_argument("--out", help=f"HTML file to write (default: RUN/{HTML_FILE})")
+    _add_force(report, "an existing --out file")
     regate = sub.add_parser("regate", help="apply new thresholds to stored scores (no model)")
     regate.add_argument("run", help="run directory to read")
     regate.add_argument("--config", required=True, help="TOML config with the new thresholds")
     regate.add_argument("--out", required=True, help="new run directory to write")
+    _add_force(regate, "an earlier run in --out (never a folder of other files)")
     _add_tune(sub)
     _add_sample(sub)
     _add_evaluate(sub)
@@ -69,6 +81,7 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
     tune.add_argument("--validation", help="real validation rows (with --objective)")
     _add_table_columns(tune)
     tune.add_argument("--seed", type=int, default=0, help="seed for bootstrap and training")
+    _add_force(tune, "existing tuning files in the folder")
 
 
 def _add_sample(sub: argparse._SubParsersAction) -> None:
@@ -77,6 +90,7 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
     sample.add_argument("--n", type=int, required=True, help="rows in the sample")
     sample.add_argument("--out", required=True, help="CSV to write (fill in its judgement column)")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed")
+    _add_force(sample, "an existing --out file (judgements in it are lost)")
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -87,6 +101,11 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--out", help="folder for evaluation.json and .html (default: the run)")
     ev.add_argument("--seeds", type=int, default=5, help="bootstrap resamples (default 5)")
     _add_table_columns(ev)
+    _add_force(ev, "existing evaluation files in the folder")
+
+
+def _add_force(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--force", action="store_true", help=f"replace {what}")
 
 
 def _add_table_columns(parser: argparse.ArgumentParser) -> None:
@@ -131,10 +150,10 @@ def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
         **{r: v for r, v in roles.items() if v is not None},
         explicit=frozenset(r for r, v in roles.items() if v is not None),
     )
-    if Path(args.out).exists() and not Path(args.out).is_dir():  # fail before scoring
-        raise SynthgateError(f"{args.out}: --out exists and is not a directory")
     with progress_bars(err) as progress:
-        result = run_job(args.candidates, args.real, args.out, args.config, columns, progress)
+        result = run_job(
+            args.candidates, args.real, args.out, args.config, columns, progress, force=args.force
+        )
     out.print(summary_table(result.report))
     for line in scorer_lines(result.report.get("scorers", {})):
         _say(err if line.startswith("warning:") else out, line)
@@ -148,7 +167,9 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
     from synthgate.report.page import render_report
 
     run = load_run(args.run)
-    target = Path(args.out) if args.out else Path(args.run) / HTML_FILE
+    target = Path(args.run) / HTML_FILE  # rewriting the run's own page is this command's job
+    if args.out is not None:
+        target = check_file(args.out, force=args.force, inputs=[args.run])
     write_text(target, render_report(run))
     _say(out, f"wrote {target}")
     return 0
@@ -161,7 +182,7 @@ def _regate(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise SynthgateError(f"{args.out}: --out must differ from the run directory it re-gates")
     run = load_run(args.run, vectors=True)
     new = regate(run, cfg.load_config(args.config))
-    write_run(new, args.out)
+    write_run(new, args.out, force=args.force, inputs=[args.config])
     out.print(summary_table(new.report))
     _say(out, f"wrote {args.out}/ (from {args.run}, config {args.config})")
     return 0
@@ -170,18 +191,25 @@ def _regate(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _tune(args: argparse.Namespace, out: Console, err: Console) -> int:
     from synthgate.cli.tools import tune_command
 
+    folder = args.out if args.out is not None else args.run
+    inputs = [args.run, args.labels, args.train, args.validation]
+    check_files(folder, TUNING_FILES, force=args.force, inputs=inputs)
     return tune_command(args, lambda text: _say(out, text))
 
 
 def _sample(args: argparse.Namespace, out: Console, err: Console) -> int:
     from synthgate.cli.tools import sample_command
 
+    check_file(args.out, force=args.force, inputs=[args.run])
     return sample_command(args, lambda text: _say(out, text))
 
 
 def _evaluate(args: argparse.Namespace, out: Console, err: Console) -> int:
     from synthgate.cli.tools import evaluate_command
 
+    folder = args.out if args.out is not None else args.run
+    inputs = [args.run, args.train, args.test]
+    check_files(folder, EVALUATION_FILES, force=args.force, inputs=inputs)
     return evaluate_command(args, out)
 
 

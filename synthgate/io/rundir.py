@@ -17,6 +17,7 @@ import polars as pl
 
 from synthgate import config as cfg
 from synthgate.errors import SynthgateError
+from synthgate.io import runcheck as check
 from synthgate.io.files import write_atomic, write_parquet, write_text
 
 REQUIRED = ("run.json", "config.toml", "scored.parquet", "accepted.parquet", "report.json")
@@ -24,7 +25,11 @@ REQUIRED = ("run.json", "config.toml", "scored.parquet", "accepted.parquet", "re
 REAL_FILE = "real.parquet"  # id, text, label of the real set (what diversity compares with)
 EMBEDDINGS_FILE = "embeddings.npz"  # float16 unit vectors: `candidates` and `real`, row-aligned
 HTML_FILE = "report.html"
-DERIVED = ("tuning.html", "tuning.json", "suggested.toml", "evaluation.json", "evaluation.html")
+RUN_FILES = (*REQUIRED, REAL_FILE, EMBEDDINGS_FILE, HTML_FILE)
+"""Every file a run may write (embeddings.npz only when a scorer embedded and save_embeddings)."""
+TUNING_FILES = ("tuning.html", "tuning.json", "suggested.toml")
+EVALUATION_FILES = ("evaluation.json", "evaluation.html")
+DERIVED = (*TUNING_FILES, *EVALUATION_FILES)
 """Files later commands write into a run directory: stale once the run is rewritten."""
 
 
@@ -87,42 +92,27 @@ def load_run(path: str | Path, *, vectors: bool = False) -> Run:
             f"{root / 'run.json'}: format_version {version!r} is not supported "
             f"(this synthgate reads {cfg.FORMAT_VERSION}); re-score with this version"
         )
+    columns = check.record_columns(root / "run.json", record)
+    counts = record["counts"]
     config = _config(root / "config.toml")
+    report = _json(root / "report.json")
+    check.check_report(root / "report.json", report, counts)
     frame = _parquet(root / "scored.parquet")
-    columns = record.get("columns") or {"text": "text", "id": "id"}
-    _check_frame(root / "scored.parquet", frame, columns)
-    rows = record.get("counts", {}).get("rows")
-    if rows != frame.height:
-        raise SynthgateError(
-            f"{root / 'scored.parquet'}: {frame.height} rows, but run.json counts {rows}"
-        )
+    check.check_frame(root / "scored.parquet", frame, columns, counts)
+    check.check_accepted(root / "accepted.parquet", counts)
     real = _parquet(root / REAL_FILE) if (root / REAL_FILE).is_file() else None
+    if real is not None:
+        check.check_real(root / REAL_FILE, real)
     return Run(
         frame=frame,
         config=config,
         record=record,
-        report=_json(root / "report.json"),
+        report=report,
         columns=columns,
         real=real,
         embeddings=_embeddings(root / EMBEDDINGS_FILE, frame.height, real) if vectors else None,
         path=root,
     )
-
-
-def _check_frame(path: Path, frame: pl.DataFrame, columns: dict[str, Any]) -> None:
-    """The columns every later command reads, with the types the gate wrote."""
-    want = {"reasons": pl.List(pl.String), "accepted": pl.Boolean}
-    for column, dtype in want.items():
-        if column not in frame.columns:
-            raise SynthgateError(f"{path}: no {column!r} column")
-        if frame.schema[column] != dtype:
-            raise SynthgateError(
-                f"{path}: column {column!r} is {frame.schema[column]}, not {dtype}"
-            )
-    for role in ("text", "id", "label"):
-        name = columns.get(role)
-        if name and name not in frame.columns:
-            raise SynthgateError(f"{path}: no {role} column {name!r} (run.json names it)")
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -148,7 +138,8 @@ def _config(path: Path) -> dict[str, Any]:
 
 def _parquet(path: Path) -> pl.DataFrame:
     try:
-        return pl.read_parquet(path).rechunk()  # one chunk: later passes run several times faster
+        # One chunk: later passes run several times faster. A path is a path: no globbing.
+        return pl.read_parquet(path, glob=False).rechunk()
     except Exception as exc:  # arrow raises many types; the user needs one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SynthgateError(f"{path}: cannot read parquet: {first}") from exc
@@ -164,12 +155,8 @@ def _embeddings(path: Path, rows: int, real: pl.DataFrame | None) -> RunEmbeddin
             found = RunEmbeddings(data["candidates"], data["real"])
     except Exception as exc:
         raise SynthgateError(f"{path}: cannot read embeddings: {exc}") from exc
-    n_real = real.height if real is not None else found.real.shape[0]
-    if found.candidates.shape[0] != rows or found.real.shape[0] != n_real:
-        raise SynthgateError(
-            f"{path}: {found.candidates.shape[0]} candidate and {found.real.shape[0]} real "
-            f"vectors, but the run has {rows} and {n_real} rows"
-        )
+    n_real = real.height if real is not None else len(found.real)
+    check.check_vectors(path, found.candidates, found.real, rows, n_real)
     return found
 
 
