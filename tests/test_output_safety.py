@@ -224,9 +224,7 @@ def _tamper_json(path: Path, **changes) -> None:
         ),
         (lambda r: (r / "report.json").write_text("{}"), "report.json: rows is None"),
         (
-            lambda r: pl.concat([pl.read_parquet(r / "accepted.parquet")] * 2).write_parquet(
-                r / "accepted.parquet"
-            ),
+            lambda r: pl.read_parquet(r / "scored.parquet").write_parquet(r / "accepted.parquet"),
             "rows, but run.json counts",
         ),
         (
