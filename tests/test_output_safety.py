@@ -49,7 +49,15 @@ def _inputs(folder: Path) -> tuple[Path, Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     cand, real, conf = folder / "cand.csv", folder / "real.csv", folder / "lexical.toml"
     pl.DataFrame({"text": TEXTS, "label": ["ham"] * len(TEXTS)}).write_csv(cand)
-    pl.DataFrame({"text": ["I will call you later.", "See you at home tonight."]}).write_csv(real)
+    real_texts = [
+        "Call me later.",
+        "See you at home tonight, ok?",
+        "I will call you when I get home from work tonight.",
+        "Can you pick up some milk and bread on the way back please, we have run out?",
+        "Sorry I missed your call.",
+        "Are you coming to the cinema with us tonight or not? Let me know soon.",
+    ]
+    pl.DataFrame({"text": real_texts}).write_csv(real)
     conf.write_text(LEXICAL, encoding="utf-8")
     return cand, real, conf
 
@@ -349,3 +357,32 @@ def test_version(capsys) -> None:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.startswith("synthgate 0.")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_export_writes_the_accepted_rows(base_run: Path, tmp_path: Path, fmt: str, capsys) -> None:
+    out = tmp_path / f"accepted.{fmt}"
+    assert main(["export", str(base_run), "--accepted", "--out", str(out)]) == 0
+    scored = pl.read_parquet(base_run / "scored.parquet")
+    want = scored.filter("accepted")
+    if fmt == "parquet":
+        back = pl.read_parquet(out)
+    elif fmt == "jsonl":
+        back = pl.read_ndjson(out)
+    else:
+        back = pl.read_csv(out, infer_schema=False)
+    assert back.height == want.height and back.height < scored.height
+    assert back.columns == ["text", "label", "id"]  # the candidates' own columns and id
+    assert back["id"].cast(pl.String).to_list() == want["id"].cast(pl.String).to_list()
+    assert main(["export", str(base_run), "--out", str(out)]) == 2  # exists: not replaced
+    assert "exists; pass --force" in capsys.readouterr().err
+
+
+def test_export_csv_cells_cannot_run_as_formulas(base_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "all.csv"
+    assert main(["export", str(base_run), "--rows", "all", "--out", str(out)]) == 0
+    back = pl.read_csv(out, infer_schema=False)
+    formula = [t for t in back["text"] if "HYPERLINK" in t]
+    assert formula == ['\'=HYPERLINK("http://x") call me']
+    assert {"accepted", "reasons"} <= set(back.columns)
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in back["reasons"].drop_nulls())

@@ -55,7 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tune(sub)
     _add_sample(sub)
     _add_evaluate(sub)
+    _add_export(sub)
     return parser
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    export = sub.add_parser("export", help="a run's accepted rows as CSV, JSON lines or Parquet")
+    export.add_argument("run", help="run directory")
+    export.add_argument("--out", required=True, help="file to write (.csv .jsonl .parquet)")
+    export.add_argument("--format", choices=["csv", "jsonl", "parquet"], help="default: by --out")
+    export.add_argument(
+        "--rows", choices=["accepted", "rejected", "all"], default="accepted", help="which rows"
+    )
+    export.add_argument("--accepted", action="store_const", const="accepted", dest="rows")
+    export.add_argument("--scores", action="store_true", help="add every score column")
+    _add_force(export, "an existing --out file")
 
 
 def _add_tune(sub: argparse._SubParsersAction) -> None:
@@ -213,6 +227,16 @@ def _evaluate(args: argparse.Namespace, out: Console, err: Console) -> int:
     return evaluate_command(args, out)
 
 
+def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from synthgate.io.export import export_rows, write_export
+
+    target = check_file(args.out, force=args.force, inputs=[args.run])
+    frame = export_rows(load_run(args.run), rows=args.rows, scores=args.scores)
+    write_export(frame, target, args.format)
+    _say(out, f"wrote {target}: {frame.height:,} {args.rows} rows, {frame.width} columns")
+    return 0
+
+
 COMMANDS: dict[str, Handler] = {
     "score": _score,
     "init-config": _init_config,
@@ -221,6 +245,7 @@ COMMANDS: dict[str, Handler] = {
     "tune": _tune,
     "sample": _sample,
     "evaluate": _evaluate,
+    "export": _export,
 }
 
 
