@@ -159,8 +159,11 @@ def decision_view(frame: pl.DataFrame, gate: Gate) -> pl.DataFrame:
 
 
 def numeric_column(frame: pl.DataFrame, column: str) -> pl.Series:
-    """A rule's column as numbers: user columns read from CSV arrive as text."""
+    """A rule's column as numbers: user columns read from CSV arrive as text. NaN is a value
+    that does not exist (null), so the rule's `on_missing` decides it, as for any null."""
     series = frame[column]
+    if series.dtype.is_float():
+        return series.fill_nan(None)
     if series.dtype.is_numeric() or series.dtype == pl.Boolean:
         return series
     if series.dtype != pl.String:
@@ -175,4 +178,4 @@ def numeric_column(frame: pl.DataFrame, column: str) -> pl.Series:
             f"candidates: column {column!r} row {row + 1}: {series[row]!r} is not a number "
             f"(gate.rules.{column} needs numbers)"
         )
-    return parsed
+    return parsed.fill_nan(None)

@@ -84,3 +84,17 @@ def test_rule_of_each_reason() -> None:
     )
     rules = pl.select(rule_expr(pl.lit(reasons))).to_series().to_list()
     assert rules == ["quality_length_z", "a", "quality_invalid", "flag", "x", "unique"]
+
+
+def test_nan_in_a_user_column_is_missing_not_a_pass() -> None:
+    from synthgate.gate import gate_frame
+
+    frame = pl.DataFrame({"id": ["a", "b", "c"], "logprob": ["nan", "-9", "1.5"]})
+    skip = gate_frame(frame, Gate((Rule("logprob", min=-3),)))
+    assert skip["reasons"].to_list() == [[], ["logprob<-3"], []]
+    strict = gate_frame(frame, Gate((Rule("logprob", min=-3, on_missing="reject"),)))
+    assert strict["reasons"].to_list() == [["logprob:missing"], ["logprob<-3"], []]
+    floats = frame.with_columns(pl.col("logprob").cast(pl.Float64))
+    assert gate_frame(floats, Gate((Rule("logprob", min=-3, on_missing="reject"),)))[
+        "accepted"
+    ].to_list() == [False, False, True]
