@@ -142,14 +142,12 @@ def _knobs(series: pl.Series, rule: Rule) -> list[Knob]:
     x = series.cast(pl.Float64).to_numpy()
     if not np.isfinite(x).any():
         return []
-    null = series.is_null().to_numpy()
-    nan = np.isnan(x) & ~null
+    null = series.is_null().to_numpy()  # NaN is null here already (gate.numeric_column)
     values = series.len() - series.null_count()
     out = []
     for side in sides:
         w = x.copy() if side == "min" else -x
         w[null] = np.inf
-        w[nan] = np.inf if side == "min" else -np.inf
         order = np.argsort(w)  # ties are always crossed together: their order does not matter
         ordered = w[order]
         lo = int(np.searchsorted(ordered, -np.inf, "right"))
