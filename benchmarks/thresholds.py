@@ -1,8 +1,9 @@
 """Where the measured default thresholds come from.
 
 Real text held out from a real set and submitted as candidates must pass the default gate; text
-with a planted defect must fail for its reason. This script measures both on SMS Spam, and the
-held-out pass rate on two other real sets (ML project descriptions, CoLA sentences):
+with a planted defect must fail for its reason. This script measures both on SMS Spam, the
+held-out pass rate on two other real sets (ML project descriptions, CoLA sentences), and how
+often every real set in ../shared/data repeats one span back to back:
 
     python benchmarks/thresholds.py
 
@@ -42,6 +43,23 @@ def cola() -> pl.DataFrame:
     path = SHARED / "data/cola/in_domain_train.tsv"
     rows = [line.rstrip("\n").split("\t") for line in path.open(encoding="utf-8")]
     return pl.DataFrame({"label": [r[1] for r in rows], "text": [r[3] for r in rows]})
+
+
+def real_sets() -> dict[str, pl.Series]:
+    """Every real text in ../shared/data (GPT-2's samples are generations, kept apart)."""
+    mwml = pl.concat(
+        [pl.read_csv(SHARED / f"data/madewithml/{f}.csv") for f in ("dataset", "holdout")]
+    )
+    path = SHARED / "data/stsb/sts-train.csv"
+    stsb = [line.rstrip("\n").split("\t")[5:7] for line in path.open(encoding="utf-8")]
+    web = SHARED / "data/gpt2_output/webtext.valid.jsonl"
+    return {
+        "SMS Spam": sms()["text"],
+        "CoLA": cola()["text"],
+        "STS-B train (both sentences)": pl.Series([s for pair in stsb for s in pair]),
+        "madewithml (titles and descriptions)": pl.concat([mwml["title"], mwml["description"]]),
+        "WebText (gpt2_output)": pl.read_ndjson(web)["text"],
+    }
 
 
 def only(*names: str, params: dict | None = None) -> dict:
@@ -136,7 +154,32 @@ def semantic_copy_tradeoff() -> None:
         print(f"| {t} | {(h > t).mean():.1%} | {either:.1%} | {(c > t).mean():.1%} |")
 
 
+def loop_repeats() -> None:
+    print("\n## Back-to-back repeats of one span (repetition_loop_repeats), every real set\n")
+    conf = only("repetition")
+    gpt2 = pl.read_ndjson(SHARED / "data/gpt2_output/gpt2.valid.jsonl")["text"]
+    rng = random.Random(SEED)
+    planted = pl.Series([plant.loop(t, rng) for t in sms()["text"].head(1000)])
+    sets = {**real_sets(), "GPT-2 samples (generated)": gpt2, "planted loops (SMS)": planted}
+    cuts = range(3, 9)
+    print(f"| rows | n | {' | '.join(f'>= {k}' for k in cuts)} |\n|---|---|{'---|' * len(cuts)}")
+    total = hits = new = 0
+    for name, texts in sets.items():
+        out = synthgate.score(pl.DataFrame({"text": texts}), pl.DataFrame({"text": ["x"]}), conf)
+        r = out["repetition_loop_repeats"]
+        cells = " | ".join(f"{int((r >= k).sum())} ({(r >= k).mean():.3%})" for k in cuts)
+        print(f"| {name} | {texts.len():,} | {cells} |")
+        if name in real_sets():
+            total, hits = total + texts.len(), hits + int((r >= 6).sum())
+            new += int(((r >= 6) & (out["repetition_loop_frac"] <= 0.5)).sum())
+            for row in out.filter(pl.col("repetition_loop_repeats") >= 6).iter_rows(named=True):
+                print(f"|   6+: {row['text'][:90]!r} | | {row['repetition_loop_repeats']} |")
+    print(f"\nreal rows with 6+ repeats: {hits} of {total:,} ({hits / total:.3%}),")
+    print(f"of which {new} pass repetition_loop_frac <= 0.5 (rejected by the repeats rule alone)")
+
+
 if __name__ == "__main__":
+    loop_repeats()
     held_out_pass_rates()
     score_quantiles()
     near_copy_tradeoff()

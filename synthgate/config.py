@@ -51,6 +51,13 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     "repetition_dup_9gram_frac": ({"max": 0.11}, "Gopher"),
     "repetition_dup_10gram_frac": ({"max": 0.10}, "Gopher"),
     "repetition_loop_frac": ({"max": 0.5}, "measured: benchmarks/thresholds.py"),
+    # One span of 1-13 words 6+ times back to back, however short the text (loop_frac cannot
+    # see 9 x "i" in 18 words): real rows that reach 6 repeats, benchmarks/thresholds.py: SMS
+    # 2 of 5,574, CoLA 1 of 8,551, STS-B 3 of 11,498, madewithml 0 of 1,910, WebText 0 of 1,000.
+    "repetition_loop_repeats": (
+        {"max": 5},
+        "measured: 6+ repeats in 6 of 28,533 real rows (benchmarks/thresholds.py)",
+    ),
     "repetition_compression_ratio": ({"max": 3.0}, "measured: benchmarks/thresholds.py"),
     "dedup_real_exact": ({"max": False}, "a copy of a real row is never new data"),
     "dedup_real_jaccard": ({"max": 0.6}, "measured: benchmarks/thresholds.py"),

@@ -56,7 +56,7 @@ def hand_frame() -> pl.DataFrame:
             "similarity_cosine": [0.3, 0.49, 0.51, 0.7, 0.99, None, 0.97, 0.6],
             "quality_words": [5, 0, 3, 4, 6, 2, 7, 8],
             "quality_invalid": [False, True, False, False, False, False, False, False],
-            "repetition_loop_repeats": [0, 0, 1, 0, 9, 0, 2, 0],  # no rule: "other" column
+            "dedup_cluster_size": [0, 0, 1, 0, 9, 0, 2, 0],  # no rule: "other" column
             "dedup_cluster": list("abcdefgd"),  # h copies d, which passes: duplicate_of:d
         }
     )
@@ -166,7 +166,7 @@ def test_histograms_mark_each_threshold(page: str) -> None:
     assert ">accepted (3)</text>" in similarity  # c d g: f is null and not drawn
     assert "1 null not drawn" in similarity
     assert ">min 1</text>" in figure_for(page, "quality_words")
-    other = figure_for(page, "repetition_loop_repeats")  # a score column no rule uses
+    other = figure_for(page, "dedup_cluster_size")  # a score column no rule uses
     assert ">min " not in other and ">max " not in other
 
 
