@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -21,7 +22,8 @@ from synthgate.scorers import SCORERS, Scorer, provided_by
 FORMAT_VERSION = 1
 
 TOP_HELP = {
-    "seed": "seed for every random choice (MinHash permutations)",
+    "seed": "seed for every random choice (MinHash permutations, cross-validation and "
+    "cross-fitting folds)",
     "batch_size": "rows scored per batch; bounds the memory of per-row work",
     "save_embeddings": "keep the run's vectors in embeddings.npz (float16) so report and "
     "regate can measure coverage of the real set without a model",
@@ -64,6 +66,10 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     "dedup_semantic_real_cosine": ({"max": 0.85}, "measured: benchmarks/thresholds.py"),
     "similarity_cosine": ({"min": 0.5, "max": 0.98}, "measured: benchmarks/similarity_stsb.py"),
     "label_p_intended": ({"min": 0.2}, "measured: benchmarks/label_features.py"),
+    "label_unknown": (
+        {"max": False},
+        "a label the real set lacks cannot be checked, and is usually a typo of one it has",
+    ),
 }
 
 RULE_KEYS = ("enabled", "min", "max", "on_missing")
@@ -352,8 +358,7 @@ def render_default() -> str:
     lines += [_line(k, v, EMBEDDING_HELP[k]) for k, v in cfg["embedding"].items()]
     for name, table in cfg["scorers"].items():
         helps = {f.name: f.metadata.get("help", "") for f in _params(SCORERS[name])}
-        summary = (SCORERS[name].__doc__ or "").splitlines()[0]
-        helps["enabled"] = f"run the {name} scorer ({summary})"
+        helps["enabled"] = f"run the {name} scorer: {scorer_summary(SCORERS[name])}"
         lines += ["", f"[scorers.{name}]", *(_line(k, v, helps[k]) for k, v in table.items())]
     lines += [
         "",
@@ -369,6 +374,17 @@ def render_default() -> str:
         lines += ["", f"[gate.rules.{col}]  # {why}"]
         lines += [_line(k, v, RULE_HELP[k]) for k, v in cfg["gate"]["rules"][col].items()]
     return "\n".join(lines) + "\n"
+
+
+def scorer_summary(cls: type) -> str:
+    """The first sentence of a scorer's docstring, however many lines it spans, its first
+    letter lower-cased unless it starts a name or an abbreviation ("P(candidate)")."""
+    paragraph = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    match = re.match(r"(.+?[.!?])(?:\s|$)", paragraph)
+    sentence = match.group(1) if match else paragraph
+    if len(sentence) > 1 and sentence[1].islower():
+        sentence = sentence[0].lower() + sentence[1:]
+    return sentence
 
 
 def _line(key: str, value: Any, help_text: str) -> str:

@@ -44,6 +44,8 @@ class Embedder:
         out = np.zeros((len(texts), dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         step = self.batch_size * 16  # a progress tick every 16 batches
+        if progress:
+            progress("embed", 0, len(texts))
         for lo in range(0, len(texts), step):
             idx = order[lo : lo + step]
             out[idx] = model.encode(

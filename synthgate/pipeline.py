@@ -18,6 +18,7 @@ from synthgate import config as cfg
 from synthgate.embed import Embeddings
 from synthgate.errors import SynthgateError
 from synthgate.gate import GATE_COLUMNS, gate_frame, numeric_column
+from synthgate.io.files import read_table
 from synthgate.io.inputs import Columns, canonical
 from synthgate.io.rundir import Run, RunEmbeddings
 from synthgate.progress import Progress, silent
@@ -50,19 +51,47 @@ class Scored:
         return RunEmbeddings(cand, real)
 
 
+Table = pl.DataFrame | str | Path
+"""A table given to `score`: a DataFrame, or the path of a file `read_table` reads."""
+
+
 def score(
-    candidates: pl.DataFrame,
-    real: pl.DataFrame,
+    candidates: Table,
+    real: Table,
     config: dict[str, Any] | str | Path | None = None,
     *,
     columns: Columns | None = None,
     progress: Progress | None = None,
 ) -> pl.DataFrame:
     """Score every candidate against `real` and gate it: the input's columns plus every score
-    column, `reasons` and `accepted`, one row per candidate in input order."""
-    scored = score_step(candidates, real, config, columns=columns, progress=progress)
+    column, `reasons` and `accepted`, one row per candidate in input order. `candidates` and
+    `real` are DataFrames or paths (.csv, .tsv, .jsonl, .parquet)."""
+    cand, ref = _table(candidates, "candidates"), _table(real, "real")
+    scored = score_step(cand, ref, config, columns=columns, progress=progress)
     gate = cfg.gate_for(scored.config, scored.frame)
     return gate_frame(scored.frame, gate, id_col=scored.columns["id"] or "id")
+
+
+def _table(value: Table, name: str) -> pl.DataFrame:
+    """`value` as a DataFrame: itself, or the file it names; anything else is an error."""
+    if isinstance(value, pl.DataFrame):
+        return value
+    if isinstance(value, str | Path):
+        return read_table(value)
+    raise SynthgateError(
+        f"{name}: must be a polars DataFrame or a path to a .csv, .tsv, .jsonl or .parquet "
+        f"file; got {_type_name(value)}"
+    )
+
+
+def _type_name(value: object) -> str:
+    """`list`, `pandas.core.frame.DataFrame`: a pandas frame must not read as a polars one."""
+    kind = type(value)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
 
 
 def score_step(
@@ -153,6 +182,7 @@ def _score_batches(
     timings: dict[str, float],
 ) -> pl.DataFrame:
     parts = []
+    report("score", 0, cand.height)
     for lo in range(0, cand.height, batch_size):
         batch = cand.slice(lo, batch_size)
         cols = []

@@ -7,6 +7,7 @@ and hands back to `synthgate tune --labels`, which reads the columns `id` and `j
 from __future__ import annotations
 
 import heapq
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ import polars as pl
 
 from synthgate.config import gate_for
 from synthgate.errors import SynthgateError
-from synthgate.gate import rules_of
+from synthgate.gate import GATE_COLUMNS, rules_of
 from synthgate.io.files import write_text
 from synthgate.io.rundir import Run
+from synthgate.scorers import score_columns
 
 NEAR_SCALE = 0.1
 """Quantile distance at which a row's weight falls by e: a row on its bound is e times as likely
@@ -25,6 +27,13 @@ favour borderline rows, wide enough that every row keeps a chance)."""
 UNKNOWN_DISTANCE = 0.5
 """Distance given to an accepted row with no value under any numeric rule (mid-range)."""
 SEPARATOR = "; "
+OWN_COLUMNS = ("id", "label", "text", "accepted", "reasons", "stratum", "judgement")
+"""The sample's own columns; an input column of the same name is kept as `input_<name>`."""
+FORMULA = r"^'*[=+\-@\t\r]"
+"""A cell a spreadsheet would run as a formula: one that starts with = + - @, a tab or a carriage
+return (OWASP, CSV Injection). Such a cell is written with a leading `'`. Leading quotes are
+allowed before the trigger so that the quoting can be undone exactly: `'=A1` is written
+`''=A1` and reads back as `'=A1`, while `'abc` is left alone."""
 
 
 def sample(run: Run, n: int, seed: int = 0) -> pl.DataFrame:
@@ -37,23 +46,69 @@ def sample(run: Run, n: int, seed: int = 0) -> pl.DataFrame:
         rows = _draw(frame, n, np.random.default_rng(seed))
         frame = frame.with_row_index("_row").filter(pl.col("_row").is_in(rows)).drop("_row")
     keep = ["id", *(["label"] if "label" in frame.columns else []), "text"]
-    keep += ["accepted", "reasons", "stratum"]
+    keep += [out for _, out in input_columns(run)] + ["accepted", "reasons", "stratum"]
     return (
         frame.sort("stratum", maintain_order=True).select(keep).with_columns(judgement=pl.lit(""))
     )
 
 
 def write_sample(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write a review sample as CSV (UTF-8, header, quoted where needed), atomically."""
+    """Write a review sample as CSV (UTF-8, header, quoted where needed), atomically; nested
+    values as JSON, and text cells a spreadsheet would run as a formula quoted (`FORMULA`)."""
     out = Path(path)
     if out.is_dir():
         raise SynthgateError(f"{out}: is a directory; give a .csv file name")
-    write_text(out, frame.write_csv())
+    write_text(out, neutralise(_flat(frame)).write_csv())
     return out
 
 
+def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell matching `FORMULA` with a `'` in front (numbers cannot be formulas)."""
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA)).then("'" + pl.col(c)).otherwise(c).alias(c)
+        for c in text
+    )
+
+
+def unneutralise(values: pl.Series) -> pl.Series:
+    """The text cells `neutralise` wrote, as they were: one leading `'` off where it added one."""
+    return values.str.replace(r"^'('*[=+\-@\t\r])", "$1")
+
+
+def input_columns(run: Run) -> list[tuple[str, str]]:
+    """(column of scored.parquet, name in the review file) for every input column that is not
+    already one of the sample's own: scores, reasons and accepted are not input."""
+    roles = {run.id_col, run.text_col, run.label_col}
+    produced = {*score_columns(run.frame), *GATE_COLUMNS}
+    out = []
+    for column in run.frame.columns:
+        if column in roles or column in produced:
+            continue
+        name = column
+        while name in OWN_COLUMNS:
+            name = f"input_{name}"
+        out.append((column, name))
+    return out
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns CSV cannot hold (lists, structs, arrays, binary) as JSON text; categories as text."""
+    cast = {}
+    for column, dtype in frame.schema.items():
+        if dtype.is_nested() or dtype == pl.Binary:
+            values = [
+                None if v is None else json.dumps(v, default=str) for v in frame[column].to_list()
+            ]
+            cast[column] = pl.Series(column, values, dtype=pl.String)
+        elif isinstance(dtype, pl.Categorical | pl.Enum):
+            cast[column] = frame[column].cast(pl.String)
+    return frame.with_columns(cast.values())
+
+
 def _review_frame(run: Run) -> pl.DataFrame:
-    """id, label, text, accepted, reasons (joined), stratum and the distance to a threshold."""
+    """id, label, text, the other input columns, accepted, reasons (joined), stratum and the
+    distance to a threshold."""
     frame = run.frame
     first_rule = rules_of(frame["reasons"].list.first())
     outcome = pl.when(pl.col("accepted")).then(pl.lit("accepted")).otherwise(first_rule)
@@ -63,6 +118,7 @@ def _review_frame(run: Run) -> pl.DataFrame:
     out = frame.select(
         *cols,
         pl.col(run.text_col).alias("text"),
+        *(pl.col(column).alias(name) for column, name in input_columns(run)),
         pl.col("accepted"),
         pl.col("reasons").list.join(SEPARATOR).alias("reasons"),
         outcome.alias("_outcome"),

@@ -13,7 +13,7 @@ from synthgate.config import DEFAULT_RULES
 from synthgate.embed import Embedder, Embeddings
 from synthgate.errors import ConfigError
 from synthgate.scorers.base import Resources
-from synthgate.scorers.label import LabelScorer
+from synthgate.scorers.label import SHOWN_LABELS, LabelScorer, closest_label
 
 # The default gate rule (benchmarks/label_features.py); 0.2 until config.py carries it.
 MIN_P = DEFAULT_RULES.get("label_p_intended", ({"min": 0.2}, ""))[0]["min"]
@@ -92,7 +92,7 @@ def test_no_labels_give_nulls(data) -> None:
     for c, r in ((cand.drop("label"), real), (cand, real.drop("label"))):
         scorer = LabelScorer().fit(c, r, Resources(emb))
         out = scorer.score(c)
-        assert out.null_count().row(0) == (c.height, c.height)
+        assert out.null_count().row(0) == (c.height,) * 3  # label_unknown too: nothing to compare
         assert scorer.summary_["skipped"].startswith("label scorer skipped: ")
     assert "real rows per label: none" in scorer.summary_["skipped"]
 
@@ -105,7 +105,8 @@ def test_null_label_and_blank_text_give_nulls(data) -> None:
     ).with_columns(label=pl.Series([None, "spam", "ham"], dtype=pl.String))
     both = pl.concat([cand.select("id", "text", "label"), odd])
     out = LabelScorer(cv_folds=0).fit(both, real, Resources(emb)).score(odd)
-    assert out.null_count().row(0) == (3, 3)
+    assert out.null_count().row(0) == (3, 3, 1)
+    assert out["label_unknown"].to_list() == [None, False, False]  # a known label, blank text
 
 
 def test_label_absent_from_real_is_null_and_named(data) -> None:
@@ -117,8 +118,10 @@ def test_label_absent_from_real_is_null_and_named(data) -> None:
     promo = scorer.score(cand).head(12)
     assert promo["label_p_intended"].null_count() == 12
     assert promo["label_predicted"].is_in(["ham", "spam"]).all()
+    assert promo["label_unknown"].all()
     assert scorer.summary_["warnings"] == [
-        "label 'promo': no real rows with this label; label_p_intended left empty for 12 candidates"
+        "label 'promo': no real row has it; 12 candidates flagged label_unknown "
+        "(real labels: 'ham', 'spam')"
     ]
 
 
@@ -133,6 +136,7 @@ def test_label_with_one_real_row_is_left_out(data) -> None:
     scorer = LabelScorer(cv_folds=0).fit(cand, real, Resources(emb))
     out = scorer.score(cand)
     assert out["label_p_intended"].null_count() == 1
+    assert not out["label_unknown"].any()  # one real row has it: known, just not learnt
     assert scorer.summary_["classes"] == ["ham", "spam"]
     assert "label 'promo': only 1 real row(s)" in scorer.summary_["warnings"][0]
 
@@ -142,7 +146,9 @@ def test_single_class_real_gives_nulls_and_says_why(data) -> None:
     ham = real.filter(label="ham")
     scorer = LabelScorer().fit(cand, ham, Resources(emb))
     out = scorer.score(cand)
-    assert out.null_count().row(0) == (cand.height, cand.height)
+    assert out.null_count().row(0) == (cand.height, cand.height, 0)
+    # the classifier is skipped, yet a spam candidate's label is still one no real row has
+    assert out["label_unknown"].to_list() == (cand["label"] == "spam").to_list()
     assert "needs 2+ labels" in scorer.summary_["skipped"]
     assert scorer.summary_["skipped"].endswith(f"real rows per label: 'ham': {ham.height}")
 
@@ -164,3 +170,37 @@ def test_without_embeddings_falls_back_to_tfidf(data) -> None:
 def test_bad_parameters_name_the_key(params: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"^scorers\.label\.{key}: "):
         LabelScorer(**params)
+
+
+def test_a_label_in_the_wrong_case_is_flagged_and_the_real_one_named(data) -> None:
+    real, cand, emb = data
+    spam = cand["label"] == "spam"
+    cand = cand.with_columns(label=pl.when(spam).then(pl.lit("SPAM")).otherwise("label"))
+    scorer = LabelScorer(cv_folds=0).fit(cand, real, Resources(emb))
+    out = scorer.score(cand)
+    assert out["label_unknown"].to_list() == spam.to_list()
+    assert out.filter(spam)["label_p_intended"].null_count() == spam.sum()
+    assert scorer.summary_["warnings"] == [
+        f"label 'SPAM': no real row has it; {spam.sum()} candidates flagged label_unknown "
+        "(did you mean 'spam'?)"
+    ]
+
+
+def test_closest_label_is_case_insensitive_first_then_difflib() -> None:
+    known = ["ham", "spam", "Sports"]
+    assert closest_label("SPAM", known) == "spam"
+    assert closest_label(" sports ", known) == "Sports"
+    assert closest_label("spma", known) == "spam"
+    assert closest_label("hamm", known) == "ham"
+    assert closest_label("weather", known) is None
+
+
+def test_many_unknown_labels_are_named_up_to_a_limit(data) -> None:
+    real, cand, emb = data
+    n = SHOWN_LABELS + 3
+    cand = cand.with_columns(label=pl.format("topic{}", pl.int_range(pl.len()) % n))
+    scorer = LabelScorer(features="tfidf", cv_folds=0).fit(cand, real, Resources(emb))
+    warnings = scorer.summary_["warnings"]
+    assert len(warnings) == SHOWN_LABELS + 1
+    assert warnings[-1].startswith("3 more labels no real row has, on ")
+    assert scorer.score(cand)["label_unknown"].all()

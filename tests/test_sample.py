@@ -10,7 +10,7 @@ from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
 from synthgate.io.files import read_table
 from synthgate.pipeline import gate_step
-from synthgate.sample import allocate, sample, write_sample
+from synthgate.sample import allocate, sample, unneutralise, write_sample
 
 COLUMNS = {"text": "text", "label": "label", "id": "id"}
 SAMPLE_COLUMNS = ["id", "label", "text", "accepted", "reasons", "stratum", "judgement"]
@@ -169,7 +169,10 @@ def test_csv_round_trips_ids_and_awkward_text(tmp_path) -> None:
     back = read_table(path)
     assert back.columns == SAMPLE_COLUMNS
     got = dict(zip(back["id"], back["text"], strict=True))
-    assert got == dict(zip(ids, texts, strict=True))
+    # the formula is written quoted (see test_cells_a_spreadsheet_would_run_are_quoted)
+    assert got == dict(zip(ids, [*texts[:4], "'" + texts[4], texts[5]], strict=True))
+    undone = dict(zip(back["id"], unneutralise(back["text"]), strict=True))
+    assert undone == dict(zip(ids, texts, strict=True))
     assert back["judgement"].to_list() == [""] * 6
 
 
@@ -190,3 +193,75 @@ def test_a_filled_in_sample_is_read_back_by_tune_labels(tmp_path) -> None:
     back = read_judgements(path, run)
     assert back["id"].to_list() == frame["id"].to_list()
     assert back["good"].to_list() == [True, False, None, True, False, None][: frame.height]
+
+
+# ids a spreadsheet would run (OWASP CSV injection), ones with quotes before a trigger, and
+# plain ones that must be left alone
+FORMULA_IDS = ["-1", "=A1", "@x", "+1", "\tx", "\rx", "'=A1", "''-2", "'abc", "a=b", "7"]
+WRITTEN_IDS = ["'-1", "'=A1", "'@x", "'+1", "'\tx", "'\rx", "''=A1", "'''-2", "'abc", "a=b", "7"]
+
+
+def formula_run():
+    """One row per awkward id; a text, a label and a user column a spreadsheet would run."""
+    n = len(FORMULA_IDS)
+    frame = pl.DataFrame(
+        {
+            "id": FORMULA_IDS,
+            "text": ['=HYPERLINK("http://x","click")'] * n,
+            "label": ["@spam"] * n,
+            "note": ["-2+3"] * n,  # the user's own column: kept, and quoted too
+            "score": [-1.5] * n,  # a number is never a formula: left as it is
+            "similarity_cosine": [0.7] * n,
+        }
+    )
+    config = merge_config({"gate": {"rules": {"similarity_cosine": {"min": 0.5}}}})
+    return gate_step(frame, config, COLUMNS)
+
+
+def test_cells_a_spreadsheet_would_run_are_quoted(tmp_path) -> None:
+    path = write_sample(sample(formula_run(), 100), tmp_path / "review.csv")
+    back = read_table(path)
+    assert sorted(back["id"]) == sorted(WRITTEN_IDS)
+    assert set(back["text"]) == {'\'=HYPERLINK("http://x","click")'}
+    assert set(back["label"]) == {"'@spam"}
+    assert set(back["note"]) == {"'-2+3"}
+    assert set(back["score"]) == {"-1.5"}
+
+
+def test_quoted_ids_read_back_exactly_by_tune_labels(tmp_path) -> None:
+    from synthgate.tune.labels import read_judgements
+
+    run = formula_run()
+    filled = sample(run, 100).with_columns(judgement=pl.lit("good"))
+    back = read_judgements(write_sample(filled, tmp_path / "review.csv"), run)
+    assert sorted(back["id"]) == sorted(FORMULA_IDS)
+    assert back["good"].all()
+
+
+def test_the_review_file_keeps_the_inputs_own_columns(tmp_path) -> None:
+    frame = pl.DataFrame(
+        {
+            "uid": ["a", "b", "c"],
+            "body": ["one text here", "two text here", "three text here"],
+            "label": ["x", "y", "x"],
+            "source": ["src one", "src two", "src three"],
+            "text": ["a clash", "with the", "sample's text"],  # not the text role here
+            "stratum": [1, 2, 3],
+            "tags": [["t1"], [], None],  # nested: written as JSON
+            "similarity_cosine": [0.7, 0.2, 0.9],
+        }
+    )
+    config = merge_config({"gate": {"rules": {"similarity_cosine": {"min": 0.5}}}})
+    run = gate_step(frame, config, {"text": "body", "label": "label", "id": "uid"})
+    picked = sample(run, 10)
+    assert picked.columns == [
+        "id", "label", "text", "source", "input_text", "input_stratum", "tags",
+        "accepted", "reasons", "stratum", "judgement",
+    ]  # fmt: skip
+    back = read_table(write_sample(picked, tmp_path / "review.csv")).sort("id")
+    assert back["text"].to_list() == frame["body"].to_list()
+    assert back["source"].to_list() == frame["source"].to_list()
+    assert back["input_text"].to_list() == frame["text"].to_list()
+    assert back["input_stratum"].to_list() == ["1", "2", "3"]
+    assert back["tags"].to_list() == ['["t1"]', "[]", ""]  # CSV has no null: empty
+    assert "similarity_cosine" not in back.columns  # scores stay in scored.parquet

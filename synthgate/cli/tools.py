@@ -9,8 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from synthgate.cli.console import progress_bars
+from synthgate.cli.console import PLAIN, progress_bars, safe
 from synthgate.errors import SynthgateError
 from synthgate.io.files import read_table
 from synthgate.io.rundir import load_run
@@ -112,9 +113,10 @@ def evaluate_command(args: argparse.Namespace, out: Console) -> int:
         f"leakage: {leak['all']['test_rows']} test rows duplicated by candidates "
         f"({leak['accepted']['test_rows']} by accepted ones)"
     )
-    for line in warnings(result.data):
-        Console(stderr=True).print(f"warning: {line}", markup=False, soft_wrap=True)
-    out.print(f"wrote {target}/ (evaluation.json, evaluation.html)", markup=False, soft_wrap=True)
+    err = Console(stderr=True)
+    for line in warnings(result.data):  # they quote labels from the data: escaped, no markup
+        err.print(f"warning: {safe(line)}", **PLAIN)
+    out.print(f"wrote {safe(target)}/ (evaluation.json, evaluation.html)", **PLAIN)
     return 0
 
 
@@ -126,7 +128,7 @@ def evaluation_table(data: dict) -> Table:
         table.add_column(f"{metric} F1", justify="right")
     for name, cond in data["conditions"].items():
         cells = [_pm(cond["metrics"][f"{m}_f1"]) for m in ("micro", "macro", "weighted")]
-        table.add_row(name, *cells)
+        table.add_row(Text(safe(name)), *cells)
     return table
 
 

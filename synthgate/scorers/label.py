@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from synthgate.embed import Embeddings
 from synthgate.errors import ConfigError, check_params
 from synthgate.scorers.base import Resources, lookup
 
+SHOWN_LABELS = 10  # unknown labels named one by one; a free-text label column has many
 MAX_FOLDS = 20  # more folds only repeat the fit on smaller held-out parts; bounds the time
 FEATURES = ("both", "tfidf", "embeddings")
 Matrix = Callable[[pl.Series], Any]  # texts -> feature matrix
@@ -23,8 +25,12 @@ Fitter = Callable[[pl.Series], Matrix]  # training texts -> Matrix fitted on the
 @dataclass
 class LabelScorer:
     """Probability of the candidate's intended label under a logistic regression trained on the
-    real labelled rows, and the label it predicts. Null without labels or text; null
-    `label_p_intended` for a label the real set has too few rows of (named in the warnings)."""
+    real labelled rows, the label it predicts, and whether no real row has that label at all.
+
+    Null without labels or text; null `label_p_intended` for a label the real set has too few
+    rows of; `label_unknown` is computed even when the classifier is skipped (a label the real
+    set lacks cannot be checked, and is usually a typo of one it has: the warning names the
+    closest real label)."""
 
     # Defaults measured in benchmarks/label_features.py (SMS Spam, madewithml; README there).
     features: str = field(
@@ -49,6 +55,7 @@ class LabelScorer:
     columns: ClassVar[dict[str, pl.DataType]] = {
         "label_p_intended": pl.Float64(),
         "label_predicted": pl.String(),
+        "label_unknown": pl.Boolean(),
     }
 
     def __post_init__(self) -> None:
@@ -77,8 +84,18 @@ class LabelScorer:
         """Train on the real labelled rows; keep each candidate's two columns by id."""
         self.summary_: dict[str, Any] = {"features": self.features, "skipped": None}
         self.summary_["warnings"] = []
-        self.table_ = pl.DataFrame({"id": candidates["id"]}).with_columns(
-            [pl.lit(None, dtype).alias(col) for col, dtype in self.columns.items()]
+        unknown = unknown_labels(candidates, real)
+        self.summary_["warnings"] += _unknown_warnings(candidates, real, unknown)
+        self.table_ = self._fit_classifier(candidates, real, resources).with_columns(unknown)
+        return self
+
+    def _fit_classifier(
+        self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources
+    ) -> pl.DataFrame:
+        """Per candidate id: `label_p_intended` and `label_predicted` (null when skipped)."""
+        table = pl.DataFrame({"id": candidates["id"]}).with_columns(
+            pl.lit(None, pl.Float64).alias("label_p_intended"),
+            pl.lit(None, pl.String).alias("label_predicted"),
         )
         train = _usable(real)
         labelled = "label" in candidates.columns and candidates["label"].is_not_null().any()
@@ -88,13 +105,12 @@ class LabelScorer:
         if not labelled or len(classes) < 2:  # the CLI shows `skipped` as a warning
             why = "the candidates have no labels" if not labelled else self._too_few(counts)
             self.summary_["skipped"] = f"label scorer skipped: {why}"
-            return self
+            return table
         embeddings = resources.get("embeddings", candidates, real) if self.needs else None
         featurize = self._featurizer(embeddings)
         train = train.filter(pl.col("label").is_in(classes))
         self.summary_.update(classes=classes, cv_accuracy=self._cv_accuracy(train, featurize))
-        self.table_ = self._score_candidates(candidates, train, featurize)
-        return self
+        return self._score_candidates(candidates, train, featurize)
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Look up each row's label columns by id."""
@@ -158,12 +174,12 @@ class LabelScorer:
         index = {label: i for i, label in enumerate(classes)}
         col = np.array([index.get(label, -1) for label in rows["label"]], dtype=np.int64)
         p = np.where(col >= 0, proba[np.arange(len(col)), np.clip(col, 0, None)], np.nan)
-        for label, n in rows.filter(col < 0)["label"].value_counts(sort=True).iter_rows():
-            have = counts.get(label, 0)
-            why = "no real rows with this label" if have == 0 else f"only {have} real row(s)"
+        rare = rows.filter(col < 0)["label"].value_counts(sort=True)
+        for label, n in rare.filter(pl.col("label").is_in(list(counts))).iter_rows():
+            # labels no real row has are named once, by _unknown_warnings
             self.summary_["warnings"].append(
-                f"label {label!r}: {why}; label_p_intended left empty for {n} candidate"
-                + "s" * (n != 1)
+                f"label {label!r}: only {counts[label]} real row(s); label_p_intended left "
+                f"empty for {_candidates(n)}"
             )
         self.summary_["scored"] = len(rows)
         scored = rows.select(
@@ -173,6 +189,70 @@ class LabelScorer:
         )
         ids = candidates.select("id")
         return ids.join(scored, on="id", how="left", maintain_order="left")
+
+
+def unknown_labels(candidates: pl.DataFrame, real: pl.DataFrame) -> pl.Series:
+    """`label_unknown`: true where a candidate's label is one no real row has; null where the
+    candidate has no label or no real row has any."""
+    known = _real_labels(real)
+    if "label" not in candidates.columns or not known:
+        return pl.Series("label_unknown", [None] * candidates.height, dtype=pl.Boolean)
+    label = candidates["label"]
+    return (~label.is_in(known)).alias("label_unknown").set(label.is_null(), None)
+
+
+def _real_labels(real: pl.DataFrame) -> list[str]:
+    """The distinct non-null labels of the real rows, sorted."""
+    if "label" not in real.columns:
+        return []
+    return sorted(real["label"].drop_nulls().unique().to_list())
+
+
+def _unknown_warnings(
+    candidates: pl.DataFrame, real: pl.DataFrame, unknown: pl.Series
+) -> list[str]:
+    """One line per unknown label (the most frequent first, at most SHOWN_LABELS): its count
+    and the closest real label."""
+    if not unknown.any():
+        return []
+    counts = candidates.filter(unknown)["label"].value_counts(sort=True, name="n")
+    counts = counts.sort(["n", "label"], descending=[True, False])
+    known = _real_labels(real)
+    lines = []
+    for label, n in counts.head(SHOWN_LABELS).iter_rows():
+        near = closest_label(label, known)
+        hint = f"did you mean {near!r}?" if near else f"real labels: {_listed(known)}"
+        lines.append(
+            f"label {label!r}: no real row has it; {_candidates(n)} flagged label_unknown ({hint})"
+        )
+    if counts.height > SHOWN_LABELS:
+        rest = counts.slice(SHOWN_LABELS)
+        lines.append(
+            f"{rest.height} more labels no real row has, on {_candidates(rest['n'].sum())}"
+        )
+    return lines
+
+
+def closest_label(label: str, known: list[str]) -> str | None:
+    """The real label `label` most likely meant: the same up to case and surrounding spaces,
+    else difflib's closest (ratio >= 0.6, its default cut-off), else None."""
+    folded: dict[str, str] = {}
+    for name in known:
+        folded.setdefault(name.strip().casefold(), name)
+    key = label.strip().casefold()
+    if key in folded:
+        return folded[key]
+    match = difflib.get_close_matches(key, list(folded), n=1)
+    return folded[match[0]] if match else None
+
+
+def _listed(labels: list[str]) -> str:
+    shown = ", ".join(repr(x) for x in labels[:SHOWN_LABELS])
+    return shown + (f" and {len(labels) - SHOWN_LABELS} more" if len(labels) > SHOWN_LABELS else "")
+
+
+def _candidates(n: int) -> str:
+    return f"{n} candidate" + "s" * (n != 1)
 
 
 def _usable(frame: pl.DataFrame) -> pl.DataFrame:

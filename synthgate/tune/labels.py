@@ -13,6 +13,7 @@ import polars as pl
 from synthgate.errors import SynthgateError
 from synthgate.io.files import read_table
 from synthgate.io.rundir import Run
+from synthgate.sample import unneutralise
 from synthgate.tune.engine import Problem
 
 RESAMPLES = 1000
@@ -32,6 +33,8 @@ def read_judgements(path: str | Path, run: Run) -> pl.DataFrame:
             raise SynthgateError(f"{path}: no {column!r} column; found: {', '.join(frame.columns)}")
     try:
         ids = frame["id"].cast(pl.String)
+        if Path(path).suffix.lower() == ".csv":  # `sample` writes CSV, `'` before `=A1`
+            ids = unneutralise(ids)
         raw = frame["judgement"].cast(pl.String)
     except Exception as exc:  # a nested JSON value cannot be read as text
         raise SynthgateError(f"{path}: id and judgement must be plain values ({exc})") from exc
