@@ -16,6 +16,7 @@ import polars as pl
 from synthgate.config import gate_for
 from synthgate.errors import SynthgateError
 from synthgate.gate import GATE_COLUMNS, rules_of
+from synthgate.io.csvsafe import neutralise
 from synthgate.io.files import write_text
 from synthgate.io.rundir import Run
 from synthgate.scorers import score_columns
@@ -29,11 +30,6 @@ UNKNOWN_DISTANCE = 0.5
 SEPARATOR = "; "
 OWN_COLUMNS = ("id", "label", "text", "accepted", "reasons", "stratum", "judgement")
 """The sample's own columns; an input column of the same name is kept as `input_<name>`."""
-FORMULA = r"^'*[=+\-@\t\r]"
-"""A cell a spreadsheet would run as a formula: one that starts with = + - @, a tab or a carriage
-return (OWASP, CSV Injection). Such a cell is written with a leading `'`. Leading quotes are
-allowed before the trigger so that the quoting can be undone exactly: `'=A1` is written
-`''=A1` and reads back as `'=A1`, while `'abc` is left alone."""
 
 
 def sample(run: Run, n: int, seed: int = 0) -> pl.DataFrame:
@@ -60,20 +56,6 @@ def write_sample(frame: pl.DataFrame, path: str | Path) -> Path:
         raise SynthgateError(f"{out}: is a directory; give a .csv file name")
     write_text(out, neutralise(_flat(frame)).write_csv())
     return out
-
-
-def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text cell matching `FORMULA` with a `'` in front (numbers cannot be formulas)."""
-    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA)).then("'" + pl.col(c)).otherwise(c).alias(c)
-        for c in text
-    )
-
-
-def unneutralise(values: pl.Series) -> pl.Series:
-    """The text cells `neutralise` wrote, as they were: one leading `'` off where it added one."""
-    return values.str.replace(r"^'('*[=+\-@\t\r])", "$1")
 
 
 def input_columns(run: Run) -> list[tuple[str, str]]:

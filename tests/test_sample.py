@@ -8,9 +8,10 @@ import pytest
 
 from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
+from synthgate.io.csvsafe import unneutralise
 from synthgate.io.files import read_table
 from synthgate.pipeline import gate_step
-from synthgate.sample import allocate, sample, unneutralise, write_sample
+from synthgate.sample import allocate, sample, write_sample
 
 COLUMNS = {"text": "text", "label": "label", "id": "id"}
 SAMPLE_COLUMNS = ["id", "label", "text", "accepted", "reasons", "stratum", "judgement"]

@@ -11,11 +11,11 @@ import polars as pl
 from synthgate import config as cfg
 from synthgate.errors import SynthgateError
 from synthgate.gate import GATE_COLUMNS
+from synthgate.io.csvsafe import neutralise
 from synthgate.io.files import write_atomic
 from synthgate.io.rundir import Run
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-_FORMULA = r"^[=+\-@\t\r]"  # OWASP's CSV-injection rule: cells a spreadsheet would execute
 
 
 def export_rows(run: Run, *, rows: str = "accepted", scores: bool = False) -> pl.DataFrame:
@@ -55,11 +55,4 @@ def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
     that a spreadsheet would run as a formula prefixed with `'` (OWASP's rule)."""
     lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
     out = frame.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join("; ") for c in lists)
-    texts = [c for c, t in out.schema.items() if t == pl.String]
-    return out.with_columns(
-        pl.when(pl.col(c).str.contains(_FORMULA))
-        .then("'" + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in texts
-    )
+    return neutralise(out)

@@ -11,9 +11,9 @@ import numpy as np
 import polars as pl
 
 from synthgate.errors import SynthgateError
+from synthgate.io.csvsafe import unneutralise
 from synthgate.io.files import read_table
 from synthgate.io.rundir import Run
-from synthgate.sample import unneutralise
 from synthgate.tune.engine import Problem
 
 RESAMPLES = 1000
