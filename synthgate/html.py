@@ -96,5 +96,10 @@ def svg(fig: Figure, caption: str = "") -> str:
         fig.savefig(buffer, format="svg", metadata=no_meta)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and doctype: inline SVG has none
+    return inline_figure(text, caption)
+
+
+def inline_figure(markup: str, caption: str = "") -> str:
+    """SVG markup (built by the caller, its text escaped) inside a <figure> with a caption."""
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f"<figure>{text}{cap}</figure>"
+    return f"<figure>{markup}{cap}</figure>"

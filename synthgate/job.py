@@ -53,16 +53,18 @@ def run_job(
     progress: Progress | None = None,
     *,
     force: bool = False,
+    header: bool = True,
 ) -> JobResult:
     """`synthgate score`: every candidate scored and gated, the run directory written. `out_dir`
-    must be new or empty; `force` replaces an earlier run there (never other files)."""
+    must be new or empty; `force` replaces an earlier run there (never other files). `header`:
+    whether CSV/TSV inputs have a header line (else columns are named "1", "2", ...)."""
     started = time.perf_counter()
     conf = cfg.load_config(config_path)
     inputs = (candidates_path, real_path, config_path)
     with claimed(out_dir, force=force, inputs=inputs) as out:
         t0 = time.perf_counter()
-        candidates = read_table(candidates_path)
-        real = read_table(real_path)
+        candidates = read_table(candidates_path, header=header)
+        real = read_table(real_path, header=header)
         read_s = time.perf_counter() - t0
         scored = score_step(candidates, real, conf, columns=columns, progress=progress)
         t0 = time.perf_counter()

@@ -92,7 +92,7 @@ def test_directory_given_as_file(capsys, tmp_path, real, out) -> None:
     folder.mkdir()
     assert (
         fail(capsys, folder, "--real", real, "--out", out)
-        == f"{folder}: is a directory, not a file"
+        == f"{folder}: folder holds no table files (.csv, .tsv, .jsonl, .ndjson, .parquet)"
     )
 
 

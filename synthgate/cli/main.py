@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--config", help="TOML config (see `synthgate init-config`)")
     for role in ("text", "label", "source", "id"):
         score.add_argument(f"--{role}-col", default=None, help=f"{role} column (default: {role})")
+    _add_no_header(score)
     _add_force(score, "an earlier run in --out (never a folder of other files)")
     sub.add_parser("init-config", help="print the default config, a comment on each key")
     report = sub.add_parser("report", help="(re)write a run directory's report.html")
@@ -130,6 +132,16 @@ def _add_table_columns(parser: argparse.ArgumentParser) -> None:
         "joins columns with '. ' (e.g. title,description)",
     )
     parser.add_argument("--label-col", default="label", help="label column of those files")
+    _add_no_header(parser)
+
+
+def _add_no_header(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-header",
+        dest="header",
+        action="store_false",
+        help="CSV/TSV inputs have no header line: columns are named by position (--text-col 2)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,7 +178,14 @@ def _score(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     with progress_bars(err) as progress:
         result = run_job(
-            args.candidates, args.real, args.out, args.config, columns, progress, force=args.force
+            args.candidates,
+            args.real,
+            args.out,
+            args.config,
+            columns,
+            progress,
+            force=args.force,
+            header=args.header,
         )
     out.print(summary_table(result.report))
     for line in scorer_lines(result.report.get("scorers", {})):
@@ -192,7 +211,7 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _regate(args: argparse.Namespace, out: Console, err: Console) -> int:
     from synthgate.regate import regate
 
-    if Path(args.out).resolve() == Path(args.run).resolve():
+    if os.path.realpath(args.out) == os.path.realpath(args.run):
         raise SynthgateError(f"{args.out}: --out must differ from the run directory it re-gates")
     run = load_run(args.run, vectors=True)
     new = regate(run, cfg.load_config(args.config))

@@ -68,7 +68,8 @@ def _objective(args: argparse.Namespace, run) -> tuple[dict, dict]:
 def _on_splits(fn: Callable[..., Any], run, args: argparse.Namespace, held: str, **kw: Any) -> Any:
     """`fn(run, train, held-out split, ...)` with the column flags and progress bars."""
     held_path = getattr(args, held)
-    train, other = read_table(args.train), read_table(held_path)
+    train = read_table(args.train, header=args.header)
+    other = read_table(held_path, header=args.header)
     with progress_bars(Console(stderr=True)) as progress:
         return fn(
             run,

@@ -52,7 +52,7 @@ def check_file(out: str | Path, *, force: bool, inputs: Iterable[str | Path | No
     path = _named(out, "--out")
     for given in _paths(inputs):
         run_file = given.is_dir() and _within(path, given) and path.name in RUN_FILES
-        if run_file or path.resolve() == given.resolve():
+        if run_file or _real(path) == _real(given):
             raise SynthgateError(f"{path}: is an input of this command; choose another file")
     if path.is_dir():
         raise SynthgateError(f"{path}: is a directory; give a file name")
@@ -136,7 +136,10 @@ def _paths(values: Iterable[str | Path | None]) -> list[Path]:
 
 
 def _within(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except OSError:
-        return False
+    return _real(path).is_relative_to(_real(folder))
+
+
+def _real(path: Path) -> Path:
+    """`path` with symbolic links resolved as far as they go (a loop raises nothing here: the
+    reader names it)."""
+    return Path(os.path.realpath(path))

@@ -41,7 +41,9 @@ def canonical(
         if name in frame.columns:
             out[role] = _as_text(frame[name], what, name)
         elif role == "text" or (role in cols.explicit and not reference):
-            raise SynthgateError(f"{what}: no {role} column {name!r}; columns found: {found}")
+            raise SynthgateError(
+                f"{what}: no {role} column {name!r}; columns found: {found}{_hint(frame)}"
+            )
     result = pl.DataFrame(out)
     if "id" not in result.columns:
         result = result.with_columns(
@@ -49,6 +51,15 @@ def canonical(
         )
     _check_ids(result["id"], what, cols.id)
     return result
+
+
+def _hint(frame: pl.DataFrame) -> str:
+    """How to name a column of a file read without a header line, or how to read one."""
+    if all(c.isdigit() for c in frame.columns):
+        return " (read without a header line: name columns by position, e.g. --text-col 2)"
+    if any(len(c) > 40 or len(c.split()) > 2 for c in frame.columns):  # a row read as a header
+        return " (a CSV/TSV file with no header line needs --no-header)"
+    return ""
 
 
 def _as_text(series: pl.Series, what: str, name: str) -> pl.Series:
