@@ -31,11 +31,15 @@ DEFAULT_ARTIFACTS = [
 # so that a real set of one length still gives finite scores.
 _MAD_TO_SIGMA = 0.6745
 _MIN_MAD = 0.01
+# Lengths are measured per label (a class of short texts is not an outlier of the whole real
+# set) where the label has this many real rows; the spread (MAD) is pooled over all labels.
+MIN_LABEL_ROWS = 5
 
 
 @dataclass
 class QualityScorer:
-    """Word and character counts, alphabetic share, length against the real set, artifacts."""
+    """Word and character counts, alphabetic share, length against the real rows of the same
+    label (modified z-score of log length), artifacts, label echoes."""
 
     artifact_patterns: list[str] = field(
         default_factory=lambda: list(DEFAULT_ARTIFACTS),
@@ -68,10 +72,13 @@ class QualityScorer:
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Learn the real set's log-length median and MAD, and the label names to detect."""
         self.summary_: dict[str, Any] = {}  # nothing for report.json
-        lengths = real["text"].fill_null("").str.len_chars().cast(pl.Float64).to_numpy()
-        logs = np.log1p(lengths)
+        logs = np.log1p(real["text"].fill_null("").str.len_chars().cast(pl.Float64).to_numpy())
         self.log_len_median_ = float(np.median(logs)) if len(logs) else 0.0
-        mad = float(np.median(np.abs(logs - self.log_len_median_))) if len(logs) else 0.0
+        self.label_median_ = _label_medians(real, logs)
+        centre = np.full(len(logs), self.log_len_median_)
+        if self.label_median_:
+            centre = _centres(real["label"], self.label_median_, self.log_len_median_)
+        mad = float(np.median(np.abs(logs - centre))) if len(logs) else 0.0
         self.log_len_mad_ = max(mad, _MIN_MAD)
         labels: set[str] = set()
         for frame in (real, candidates):
@@ -101,10 +108,18 @@ class QualityScorer:
             .then(text.str.count_matches(r"\p{Alphabetic}") / non_space)
             .cast(pl.Float64),
             quality_length_z=(
-                _MAD_TO_SIGMA * (log_len - self.log_len_median_) / self.log_len_mad_
+                _MAD_TO_SIGMA * (log_len - self._centre(batch)) / self.log_len_mad_
             ).cast(pl.Float64),
             quality_artifacts=artifacts.cast(pl.Int64),
             quality_label_echo=self._label_echo(text),
+        )
+
+    def _centre(self, batch: pl.DataFrame) -> pl.Expr:
+        """The log length a row is measured from: its label's real median where known."""
+        if not self.label_median_ or "label" not in batch.columns:
+            return pl.lit(self.log_len_median_)
+        return pl.col("label").replace_strict(
+            self.label_median_, default=self.log_len_median_, return_dtype=pl.Float64
         )
 
     def _label_echo(self, text: pl.Expr) -> pl.Expr:
@@ -113,3 +128,21 @@ class QualityScorer:
             return pl.lit(None, pl.Boolean)
         names = "|".join(pl.escape_regex(label.strip()) for label in self.labels_)
         return text.str.contains(rf"(?i)^\s*(?:label\s*[:=]\s*)?(?:{names})\s*[:|=]")
+
+
+def _label_medians(real: pl.DataFrame, logs: np.ndarray) -> dict[str, float]:
+    """Median log length per real label with at least MIN_LABEL_ROWS rows."""
+    if "label" not in real.columns or not len(logs):
+        return {}
+    frame = pl.DataFrame({"label": real["label"].cast(pl.String), "log": logs})
+    stats = frame.drop_nulls("label").group_by("label").agg(pl.len(), pl.col("log").median())
+    stats = stats.filter(pl.col("len") >= MIN_LABEL_ROWS)
+    return dict(zip(stats["label"].to_list(), stats["log"].to_list(), strict=True))
+
+
+def _centres(labels: pl.Series, medians: dict[str, float], default: float) -> np.ndarray:
+    return (
+        labels.cast(pl.String)
+        .replace_strict(medians, default=default, return_dtype=pl.Float64)
+        .to_numpy()
+    )
