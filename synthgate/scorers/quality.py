@@ -32,7 +32,9 @@ DEFAULT_ARTIFACTS = [
 _MAD_TO_SIGMA = 0.6745
 _MIN_MAD = 0.01
 # Lengths are measured per label (a class of short texts is not an outlier of the whole real
-# set) where the label has this many real rows; the spread (MAD) is pooled over all labels.
+# set) where the label has this many real rows; its MAD is floored at the whole set's (per-label
+# median, max(label MAD, overall MAD): on SMS, madewithml, CoLA and the demo, held-out real rows
+# fail no more often than against the whole set, and 10%-splits' small classes fail less).
 MIN_LABEL_ROWS = 5
 
 
@@ -74,12 +76,9 @@ class QualityScorer:
         self.summary_: dict[str, Any] = {}  # nothing for report.json
         logs = np.log1p(real["text"].fill_null("").str.len_chars().cast(pl.Float64).to_numpy())
         self.log_len_median_ = float(np.median(logs)) if len(logs) else 0.0
-        self.label_median_ = _label_medians(real, logs)
-        centre = np.full(len(logs), self.log_len_median_)
-        if self.label_median_:
-            centre = _centres(real["label"], self.label_median_, self.log_len_median_)
-        mad = float(np.median(np.abs(logs - centre))) if len(logs) else 0.0
+        mad = float(np.median(np.abs(logs - self.log_len_median_))) if len(logs) else 0.0
         self.log_len_mad_ = max(mad, _MIN_MAD)
+        self.label_length_ = _label_lengths(real, logs, self.log_len_mad_)
         labels: set[str] = set()
         for frame in (real, candidates):
             if "label" in frame.columns:
@@ -108,19 +107,20 @@ class QualityScorer:
             .then(text.str.count_matches(r"\p{Alphabetic}") / non_space)
             .cast(pl.Float64),
             quality_length_z=(
-                _MAD_TO_SIGMA * (log_len - self._centre(batch)) / self.log_len_mad_
+                _MAD_TO_SIGMA * (log_len - self._of_label(batch, 0)) / self._of_label(batch, 1)
             ).cast(pl.Float64),
             quality_artifacts=artifacts.cast(pl.Int64),
             quality_label_echo=self._label_echo(text),
         )
 
-    def _centre(self, batch: pl.DataFrame) -> pl.Expr:
-        """The log length a row is measured from: its label's real median where known."""
-        if not self.label_median_ or "label" not in batch.columns:
-            return pl.lit(self.log_len_median_)
-        return pl.col("label").replace_strict(
-            self.label_median_, default=self.log_len_median_, return_dtype=pl.Float64
-        )
+    def _of_label(self, batch: pl.DataFrame, which: int) -> pl.Expr:
+        """The median (0) or MAD (1) of log length a row is measured by: its label's, where
+        the real set has enough rows of it, else the whole real set's."""
+        overall = (self.log_len_median_, self.log_len_mad_)[which]
+        if not self.label_length_ or "label" not in batch.columns:
+            return pl.lit(overall)
+        mapping = {label: stats[which] for label, stats in self.label_length_.items()}
+        return pl.col("label").replace_strict(mapping, default=overall, return_dtype=pl.Float64)
 
     def _label_echo(self, text: pl.Expr) -> pl.Expr:
         # "spam: win a prize" or "label: spam | ..." - the prompt's label leaked into the sample.
@@ -130,19 +130,22 @@ class QualityScorer:
         return text.str.contains(rf"(?i)^\s*(?:label\s*[:=]\s*)?(?:{names})\s*[:|=]")
 
 
-def _label_medians(real: pl.DataFrame, logs: np.ndarray) -> dict[str, float]:
-    """Median log length per real label with at least MIN_LABEL_ROWS rows."""
+def _label_lengths(
+    real: pl.DataFrame, logs: np.ndarray, overall_mad: float
+) -> dict[str, tuple[float, float]]:
+    """(median, MAD) of log length per real label with at least MIN_LABEL_ROWS rows; the MAD
+    never below the whole set's, so a tight class does not turn its own rows into outliers."""
     if "label" not in real.columns or not len(logs):
         return {}
     frame = pl.DataFrame({"label": real["label"].cast(pl.String), "log": logs})
-    stats = frame.drop_nulls("label").group_by("label").agg(pl.len(), pl.col("log").median())
-    stats = stats.filter(pl.col("len") >= MIN_LABEL_ROWS)
-    return dict(zip(stats["label"].to_list(), stats["log"].to_list(), strict=True))
-
-
-def _centres(labels: pl.Series, medians: dict[str, float], default: float) -> np.ndarray:
-    return (
-        labels.cast(pl.String)
-        .replace_strict(medians, default=default, return_dtype=pl.Float64)
-        .to_numpy()
+    stats = (
+        frame.drop_nulls("label")
+        .with_columns(dev=(pl.col("log") - pl.col("log").median().over("label")).abs())
+        .group_by("label")
+        .agg(pl.len(), pl.col("log").median(), pl.col("dev").median())
+        .filter(pl.col("len") >= MIN_LABEL_ROWS)
     )
+    return {
+        row["label"]: (row["log"], max(row["dev"], overall_mad))
+        for row in stats.iter_rows(named=True)
+    }
