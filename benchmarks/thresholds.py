@@ -91,6 +91,8 @@ PREVIOUS = {  # the defaults before issue 10, as a gate over the same scores
             "dedup_real_jaccard": {"max": 0.6},
             "dedup_semantic_real_cosine": {"max": 0.85},
             "similarity_cosine": {"min": 0.5, "max": 0.98},
+            "label_p_intended": {"min": 0.2},
+            "label_p_margin": {"enabled": False},
         },
     }
 }
@@ -123,8 +125,9 @@ def planted_candidates(real: pl.DataFrame, held: pl.DataFrame, rng: random.Rando
 
 def gate_before_after() -> None:
     """Held-out real rows and planted defects, accepted by today's default gate and by the
-    previous one (near-copy rules Jaccard > 0.6 and cosine > 0.85, similarity <= 0.98, the
-    unique step over near/semantic families), gated over the same scores. The previous gate
+    previous one (near-copy rules Jaccard > 0.6 and cosine > 0.85, similarity <= 0.98, a fixed
+    label_p_intended >= 0.2, the unique step over near/semantic families), gated over the same
+    scores. The previous gate
     also measured length against the whole real set; that part is not replayed here."""
     from synthgate.config import gate_for
     from synthgate.gate import gate_frame

@@ -68,7 +68,11 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     # good one-word edits reach any cut-off real rows pass; rejecting them made training data
     # worse downstream (benchmarks/utility.py). They stay as novelty scores to tune on.
     "similarity_cosine": ({"min": 0.5}, "measured: benchmarks/similarity_stsb.py"),
-    "label_p_intended": ({"min": 0.2}, "measured: benchmarks/label_features.py"),
+    "label_p_margin": (
+        {"min": 0.0},
+        "below its label's floor: min(0.2, the 1% quantile of real rows' out-of-fold p) "
+        "(benchmarks/label_features.py, benchmarks/thresholds.py)",
+    ),
     "label_unknown": (
         {"max": False},
         "a label the real set lacks cannot be checked, and is usually a typo of one it has",
