@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from synthgate import config as cfg
@@ -43,12 +44,13 @@ class Scored:
     embeddings: Embeddings | None = None  # every distinct text's vector, when a scorer used them
 
     def vectors(self) -> RunEmbeddings | None:
-        """Row-aligned candidate and real vectors (what embeddings.npz keeps), if embedded."""
+        """Row-aligned candidate and real vectors as embeddings.npz keeps them (float16), so
+        the report of a run and of its regate measure the same numbers; None if not embedded."""
         if self.embeddings is None:
             return None
         cand, _ = self.embeddings.of(self.frame[self.columns["text"] or "text"])
         real, _ = self.embeddings.of(self.real["text"])
-        return RunEmbeddings(cand, real)
+        return RunEmbeddings(cand.astype(np.float16), real.astype(np.float16))
 
 
 Table = pl.DataFrame | str | Path

@@ -45,6 +45,20 @@ def nearest_earlier(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return best, where
 
 
+def nearest_other(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """For each row index in `queries`, the highest cosine to any other row of `vectors`
+    (leave one out; -1 when there is no other row)."""
+    best = np.full(len(queries), -1.0)
+    if len(vectors) < 2:
+        return best
+    for lo in range(0, len(queries), CHUNK):
+        rows = queries[lo : lo + CHUNK]
+        sims = vectors[rows] @ vectors.T
+        sims[np.arange(len(rows)), rows] = -np.inf
+        best[lo : lo + CHUNK] = np.clip(sims.max(axis=1), -1.0, 1.0)
+    return best
+
+
 @dataclass(frozen=True)
 class Neighbours:
     """Per candidate row: cosine to and row of the nearest real row, and of the nearest earlier

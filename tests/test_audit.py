@@ -46,7 +46,7 @@ LONG = "loop " * 100  # 500 characters: cut at 240 on the page
 
 
 def hand_frame() -> pl.DataFrame:
-    # Default rules apply to the columns present: similarity_cosine in [0.5, 0.98],
+    # hand_run's rules: similarity_cosine in [0.5, 0.98] (HAND_RULES), and the defaults
     # quality_words >= 1, quality_invalid false; unique keeps one row per dedup_cluster.
     return pl.DataFrame(
         {
@@ -64,8 +64,18 @@ def hand_frame() -> pl.DataFrame:
     # f: null similarity, skipped | h: duplicate_of:d | accepted: c d f g
 
 
+# The page is tested on a gate with a two-sided rule and a unique step over clusters, set
+# here rather than taken from the defaults (which have neither on these columns).
+HAND_RULES = {"similarity_cosine": {"min": 0.5, "max": 0.98}}
+
+
 def hand_run(frame: pl.DataFrame | None = None, gate: dict | None = None, **kw) -> Run:
-    conf = cfg.merge_config({**NO_SCORERS, "gate": gate or {}})
+    gate = gate or {}
+    gate = {
+        "unique": {"column": "dedup_cluster", **gate.get("unique", {})},
+        "rules": {**HAND_RULES, **gate.get("rules", {})},
+    }
+    conf = cfg.merge_config({**NO_SCORERS, "gate": gate})
     frame = hand_frame() if frame is None else frame
     columns = COLUMNS if "label" in frame.columns else {**COLUMNS, "label": None}
     return gate_step(frame, conf, columns, **kw)

@@ -38,7 +38,7 @@ EXPECTED_REASONS = {
     "c3": ["duplicate_of:c1"],
     "c4": ["quality_invalid", "quality_words<1", "quality_length_z<-3.5"],
     "c5": ["quality_artifacts>0"],
-    "c6": ["dedup_real_exact", "dedup_real_jaccard>0.6", "dedup_semantic_real_cosine>0.85"],
+    "c6": ["dedup_real_exact"],
     "c7": [],
     "c8": [
         "repetition_dup_line_frac>0.3",

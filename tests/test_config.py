@@ -124,11 +124,7 @@ def test_disabled_scorer_makes_its_rules_inactive(real_small: pl.DataFrame) -> N
     scored = synthgate.pipeline.score_step(real_small, real_small, config)
     run = synthgate.pipeline.gate_step(scored.frame, scored.config, scored.columns)
     assert not any(c.startswith("dedup_") for c in run.frame.columns)
-    assert set(run.report["inactive_rules"]) == {
-        "dedup_real_exact",
-        "dedup_real_jaccard",
-        "dedup_semantic_real_cosine",
-    }
+    assert set(run.report["inactive_rules"]) == {"dedup_real_exact"}
     assert gate_for(run.config, run.frame).unique is None  # no cluster column, no unique step
     reasons = run.frame["reasons"].explode().drop_nulls().to_list()
     assert not [r for r in reasons if r.startswith(("dedup_", "duplicate_of"))]

@@ -39,8 +39,16 @@ def hand_frame() -> pl.DataFrame:
     )
 
 
+# A two-sided rule and a unique step over clusters, set here (the defaults have neither).
+HAND_GATE = {
+    "unique": {"column": "dedup_cluster"},
+    "rules": {"similarity_cosine": {"min": 0.5, "max": 0.98}},
+}
+
+
 def hand_run(rules: dict | None = None, **kw):
-    conf = cfg.merge_config({**ONLY_SIMILARITY, "gate": {"rules": rules or {}}})
+    gate = {**HAND_GATE, "rules": {**HAND_GATE["rules"], **(rules or {})}}
+    conf = cfg.merge_config({**ONLY_SIMILARITY, "gate": gate})
     return gate_step(hand_frame(), conf, COLUMNS, **kw)
 
 
@@ -123,9 +131,8 @@ def test_regate_applies_new_thresholds_and_records_its_parent(tmp_path: Path) ->
     run.record["format_version"] = cfg.FORMAT_VERSION
     write_run(run, tmp_path / "run", html=False)
     loaded = load_run(tmp_path / "run")
-    looser = cfg.merge_config(
-        {**ONLY_SIMILARITY, "gate": {"rules": {"similarity_cosine": {"min": 0.2, "max": 1.0}}}}
-    )
+    gate = {**HAND_GATE, "rules": {"similarity_cosine": {"min": 0.2, "max": 1.0}}}
+    looser = cfg.merge_config({**ONLY_SIMILARITY, "gate": gate})
     new = regate(loaded, looser)
     # a now passes and keeps cluster a, so b becomes its duplicate; d passes
     assert new.frame["accepted"].to_list() == [True, False, True, True, True, False]
@@ -249,6 +256,6 @@ def test_regate_without_save_embeddings_drops_them(tmp_path: Path) -> None:
 def test_diversity_with_integer_labels() -> None:
     frame = hand_frame().with_columns(label=pl.Series([1, 1, 1, 2, 2, 2]))
     real = pl.DataFrame({"id": ["r0", "r1"], "text": ["a b", "c d"], "label": [1, 2]})
-    conf = cfg.merge_config(ONLY_SIMILARITY)
+    conf = cfg.merge_config({**ONLY_SIMILARITY, "gate": HAND_GATE})
     div = gate_step(frame, conf, COLUMNS, real=real).report["diversity"]
     assert div["1"]["real"] == 1 and div["2"]["accepted"] == 1

@@ -37,10 +37,11 @@ def small_run(with_labels: bool = True):
     config = merge_config(
         {
             "gate": {
+                "unique": {"column": "dedup_cluster"},
                 "rules": {
                     "similarity_cosine": {"min": 0.5, "max": 0.98},
                     "quality_words": {"min": 3},
-                }
+                },
             }
         }
     )

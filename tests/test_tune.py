@@ -22,9 +22,10 @@ from synthgate.tune.labels import read_judgements
 from synthgate.tune.page import write_tuning
 from synthgate.tune.tuning import tune
 
-# Twenty rows. Default rules on the columns present: quality_invalid (flag), quality_words >= 1,
-# 0.5 <= similarity_cosine <= 0.98; the unique step on dedup_cluster (clusters r2 = {2, 3} and
-# r10 = {10, 11, 12}). Accepted: 3 (keeper of r2; 2 fails sim), 5, 6, 7, 8, 9, 10, 14, 17.
+# Twenty rows. Rules on the columns present: quality_invalid (flag), quality_words >= 1 (the
+# defaults), 0.5 <= similarity_cosine <= 0.98 (HAND_GATE); the unique step on dedup_cluster
+# (clusters r2 = {2, 3} and r10 = {10, 11, 12}).
+# Accepted: 3 (keeper of r2; 2 fails sim), 5, 6, 7, 8, 9, 10, 14, 17.
 SIM = [0.10, 0.20, 0.45, 0.60, 0.65, 0.70, 0.72, 0.75, 0.80, 0.85,
        0.88, 0.90, 0.40, 0.95, 0.97, 0.99, 1.00, None, 0.55, 0.30]  # fmt: skip
 WORDS = [5, 5, 5, 5, 0, 3, 4, 6, 2, 7, 8, 9, 9, 0, 10, 11, 12, 3, 1, 0]
@@ -50,8 +51,21 @@ def hand_frame() -> pl.DataFrame:
     )
 
 
+# The defaults with a two-sided similarity rule and the unique step over dedup_cluster.
+HAND_GATE = {
+    "unique": {"column": "dedup_cluster"},
+    "rules": {"similarity_cosine": {"min": 0.5, "max": 0.98}},
+}
+
+
 def make_run(frame: pl.DataFrame, user: dict | None = None) -> Run:
-    return gate_step(frame, merge_config(user or {}), {"text": "text", "id": "id"})
+    user = user or {}
+    gate = user.get("gate", {})
+    gate = {
+        "unique": {**HAND_GATE["unique"], **gate.get("unique", {})},
+        "rules": {**HAND_GATE["rules"], **gate.get("rules", {})},
+    }
+    return gate_step(frame, merge_config({**user, "gate": gate}), {"text": "text", "id": "id"})
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from synthgate import html
 from synthgate.config import gate_for
 from synthgate.gate import Gate, format_bound
@@ -20,6 +22,7 @@ SECTIONS = (
     ("co-rejection", "Co-rejection"),
     ("examples", "Example rows per rule"),
     ("near", "Rows near each threshold"),
+    ("novelty", "Novelty against the real set"),
     ("discriminator", "Discriminator"),
     ("diversity", "Diversity"),
 )
@@ -38,6 +41,7 @@ def render_report(run: Run) -> str:
         "co-rejection": co_rejection(run.report),
         "examples": examples(run, unique),
         "near": near_thresholds(run, gate.rules),
+        "novelty": novelty(run),
         "discriminator": discriminator(run.report),
         "diversity": diversity(run.report),
     }
@@ -186,6 +190,47 @@ def rule_rows(report: dict[str, Any], gate: Gate) -> list[list[Any]]:
     known = {r.column for r in gate.rules} | {"unique"}
     body += [[k, "", "", "", v, only.get(k, 0), ""] for k, v in by.items() if k not in known]
     return body
+
+
+NOVELTY = "dedup_semantic_real_cosine"
+
+
+def novelty(run: Run) -> list[str]:
+    """How close candidates are to their nearest real row, beside how close real rows are to
+    each other: the yardstick for a near-copy threshold, which the default gate does not set."""
+    reference = ((run.report.get("scorers") or {}).get("dedup") or {}).get("real_nearest_cosine")
+    if not reference or not reference.get("rows") or NOVELTY not in run.frame.columns:
+        return [html.para("No semantic nearest-neighbour search ran in this run.", "note")]
+    names = [k for k in reference if k.startswith("p")]
+    cosine = run.frame[NOVELTY].cast(pl.Float64)
+    accepted = run.frame["accepted"].fill_null(False)
+    body = [["real rows: nearest other real row", reference["rows"], *map(reference.get, names)]]
+    for label, values in (
+        ("candidates: nearest real row", cosine),
+        ("accepted", cosine.filter(accepted)),
+    ):
+        found = values.drop_nulls()
+        body.append([label, found.len(), *(_quantile(found, k) for k in names)])
+    top = reference[names[-1]]
+    closer = [
+        f"{int((values.drop_nulls() >= top).sum()):,} of {values.drop_nulls().len():,} {label}"
+        for label, values in (("candidates", cosine), ("accepted rows", cosine.filter(accepted)))
+    ]
+    intro = html.para(
+        f"Cosine of each candidate's embedding to its nearest real row ({NOVELTY}), beside the "
+        "cosine of each distinct real text to its nearest other one. Real rows of templated data "
+        "sit close to each other, so closeness alone does not make a copy: exact copies are "
+        "rejected (dedup_real_exact); near ones are left to you (a rule on this column or "
+        "dedup_real_jaccard, set by regate or tune). At or above the real rows' "
+        f"{names[-1]} ({html.fmt(top)}): {'; '.join(closer)}."
+    )
+    return [intro, html.table(["rows", "count", *names], body)]
+
+
+def _quantile(values: pl.Series, name: str) -> float | None:
+    if not values.len():
+        return None
+    return round(float(values.quantile(int(name[1:]) / 100, "linear")), 4)
 
 
 def discriminator(report: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from synthgate.scorers import minhash
 from synthgate.scorers.base import Resources, lookup
 from synthgate.scorers.semantic import SemanticMatches, semantic_matches
 from synthgate.text import normalize
-from synthgate.vectors import components
+from synthgate.vectors import components, nearest_other
 
 
 @dataclass
@@ -22,8 +22,10 @@ class DedupScorer:
     """Nearest real row by MinHash Jaccard, exact real copies, and one cluster id per candidate.
 
     Texts are compared after `synthgate.text.normalize` (HTML entities, NFKC, case, punctuation,
-    whitespace). Clusters join candidates whose estimated Jaccard reaches `near_threshold`;
-    the gate's unique step keeps one member of each.
+    whitespace). `dedup_exact_cluster` groups candidates of equal normalised text (copies: the
+    gate's unique step keeps one of each); `dedup_cluster` also joins candidates whose
+    estimated Jaccard reaches `near_threshold` or whose cosine reaches `semantic_threshold`
+    (families of variants, such as several edits of one source).
     """
 
     shingle_size: int = field(
@@ -56,6 +58,7 @@ class DedupScorer:
         "dedup_semantic_real_match": pl.String(),
         "dedup_cluster": pl.String(),
         "dedup_cluster_size": pl.Int64(),
+        "dedup_exact_cluster": pl.String(),
     }
 
     def __post_init__(self) -> None:
@@ -74,11 +77,10 @@ class DedupScorer:
     @property
     def needs(self) -> tuple[str, ...]:
         """Nearest neighbours by embedding when the semantic level is on."""
-        return ("neighbours",) if self.semantic else ()
+        return ("embeddings", "neighbours") if self.semantic else ()
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Compare every candidate with the real set and with each other; keep a table by id."""
-        self.summary_: dict[str, Any] = {}  # nothing for report.json
         cand_key = normalize(candidates["text"])
         nodes = (  # one node per distinct non-empty candidate text, in first-seen order
             pl.DataFrame({"key": cand_key, "row": np.arange(len(cand_key))})
@@ -119,6 +121,10 @@ class DedupScorer:
         if neighbours is not None:
             semantic = semantic_matches(real, neighbours, self.semantic_threshold)
         self.table_ = self._rows_table(candidates["id"], cand_key, node_table, semantic)
+        emb = resources.get("embeddings", candidates, real) if self.semantic else None
+        self.summary_: dict[str, Any] = {}
+        if emb is not None:
+            self.summary_["real_nearest_cosine"] = real_nearest(reals["key"], real, emb, self.seed)
         return self
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -205,4 +211,36 @@ class DedupScorer:
         first = components(len(ids), lhs[linked], rhs[linked])
         rows = rows.with_columns(dedup_cluster=ids.gather(first))
         size = pl.len().over("dedup_cluster").cast(pl.Int64)
-        return rows.with_columns(dedup_cluster_size=size).select("id", *DedupScorer.columns)
+        exact = pl.when(pl.col("key") != "").then(pl.col("id").first().over("key"))
+        return rows.with_columns(
+            dedup_cluster_size=size, dedup_exact_cluster=exact.otherwise(pl.col("id"))
+        ).select("id", *DedupScorer.columns)
+
+
+REFERENCE_ROWS = 2000  # real rows whose nearest other real row is searched (a sample beyond)
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+def real_nearest(keys: pl.Series, real: pl.DataFrame, emb: Any, seed: int) -> dict[str, Any]:
+    """How close real rows are to each other: quantiles of each distinct real text's cosine
+    to its nearest other distinct real text (a sample of REFERENCE_ROWS), the yardstick for
+    the candidates' `dedup_semantic_real_cosine`. In templated data they run close to 1."""
+    first = pl.DataFrame({"key": normalize(real["text"]), "text": real["text"]}).filter(
+        pl.col("key").is_in(keys.implode())
+    )
+    texts = first.unique("key", keep="first", maintain_order=True)["text"]
+    vectors, found = emb.of(texts)
+    vectors = vectors[found]
+    rng = np.random.default_rng(seed)
+    queries = np.arange(len(vectors))
+    if len(queries) > REFERENCE_ROWS:
+        queries = np.sort(rng.choice(queries, REFERENCE_ROWS, replace=False))
+    best = nearest_other(vectors, queries)
+    best = best[best > -1.0]
+    if not len(best):
+        return {"rows": 0}
+    values = np.quantile(best, QUANTILES)
+    found_q = {
+        f"p{round(q * 100):02d}": round(float(v), 4) for q, v in zip(QUANTILES, values, strict=True)
+    }
+    return {"rows": len(best), **found_q}

@@ -46,7 +46,19 @@ class LabelScorer:
         default=2, metadata={"help": "real rows a label needs to be learnt; fewer: left empty"}
     )
     cv_folds: int = field(
-        default=5, metadata={"help": "folds of the cross-validated accuracy reported (0: none)"}
+        default=5,
+        metadata={"help": "folds of the cross-fitted real rows: accuracy and floors (0: none)"},
+    )
+    # A label's floor: min(floor_max, this quantile of its real rows' out-of-fold p). Where the
+    # classifier reads labels well (SMS, madewithml) the floor is floor_max, as before; where it
+    # cannot (CoLA's grammaticality) real rows of a label get low p too, and a fixed 0.2
+    # rejected 18% of held-out real sentences (benchmarks/thresholds.py).
+    floor_quantile: float = field(
+        default=0.01,
+        metadata={"help": "quantile of real rows' out-of-fold p that sets a label's floor"},
+    )
+    floor_max: float = field(
+        default=0.2, metadata={"help": "highest floor: label_p_intended below it is suspect"}
     )
     seed: int = field(default=0, metadata={"help": "fold shuffling seed (the top-level seed)"})
 
@@ -54,6 +66,7 @@ class LabelScorer:
     requires: ClassVar[tuple[str, ...]] = ("id", "text", "label")
     columns: ClassVar[dict[str, pl.DataType]] = {
         "label_p_intended": pl.Float64(),
+        "label_p_margin": pl.Float64(),
         "label_predicted": pl.String(),
         "label_unknown": pl.Boolean(),
     }
@@ -72,6 +85,8 @@ class LabelScorer:
                 "c": (self.c > 0, "a number > 0"),
                 "min_class_rows": (self.min_class_rows >= 1, "an int >= 1"),
                 "cv_folds": (folds_ok, f"0 (off) or an int from 2 to {MAX_FOLDS}"),
+                "floor_quantile": (0.0 <= self.floor_quantile < 0.5, "in [0, 0.5)"),
+                "floor_max": (0.0 <= self.floor_max <= 1.0, "in [0, 1]"),
             },
         )
 
@@ -95,6 +110,7 @@ class LabelScorer:
         """Per candidate id: `label_p_intended` and `label_predicted` (null when skipped)."""
         table = pl.DataFrame({"id": candidates["id"]}).with_columns(
             pl.lit(None, pl.Float64).alias("label_p_intended"),
+            pl.lit(None, pl.Float64).alias("label_p_margin"),
             pl.lit(None, pl.String).alias("label_predicted"),
         )
         train = _usable(real)
@@ -109,7 +125,9 @@ class LabelScorer:
         embeddings = resources.get("embeddings", candidates, real) if self.needs else None
         featurize = self._featurizer(embeddings)
         train = train.filter(pl.col("label").is_in(classes))
-        self.summary_.update(classes=classes, cv_accuracy=self._cv_accuracy(train, featurize))
+        accuracy, p_true = self._cross_fit(train, featurize)
+        floors = self._floors(train["label"].to_numpy(), p_true, classes)
+        self.summary_.update(classes=classes, cv_accuracy=accuracy, floors=floors)
         return self._score_candidates(candidates, train, featurize)
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -148,21 +166,43 @@ class LabelScorer:
             model.fit(make(train["text"]), train["label"].to_numpy())
             return model.predict_proba(make(texts))
 
-    def _cv_accuracy(self, train: pl.DataFrame, featurize: Fitter) -> float | None:
-        """Stratified k-fold accuracy on the real rows (None when folds are off or too few)."""
+    def _cross_fit(
+        self, train: pl.DataFrame, featurize: Fitter
+    ) -> tuple[float | None, np.ndarray | None]:
+        """Stratified k-fold accuracy on the real rows and each real row's out-of-fold p of
+        its own label (None, None when folds are off or too few)."""
         folds = min(self.cv_folds, *train["label"].value_counts()["count"].to_list())
         if folds < 2:
-            return None
+            return None, None
         from sklearn.model_selection import StratifiedKFold
 
         labels = train["label"].to_numpy()
         split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(labels, labels)
-        hits = 0
+        hits, p_true = 0, np.full(len(labels), np.nan)
         for fit_rows, test_rows in split:
             proba = self._classify(train[fit_rows], train["text"][test_rows], featurize)
             classes = np.array(sorted(set(labels[fit_rows])))
             hits += int((classes[proba.argmax(axis=1)] == labels[test_rows]).sum())
-        return round(hits / len(labels), 4)
+            col = np.searchsorted(classes, labels[test_rows])
+            p_true[test_rows] = proba[np.arange(len(test_rows)), col]
+        return round(hits / len(labels), 4), p_true
+
+    def _floors(
+        self, labels: np.ndarray, p_true: np.ndarray | None, classes: list[str]
+    ) -> dict[str, float]:
+        """Per label: min(floor_max, the floor_quantile of its real rows' out-of-fold p);
+        floor_max where no out-of-fold p was made."""
+        if p_true is None:
+            return dict.fromkeys(classes, self.floor_max)
+        return {
+            label: round(
+                min(
+                    self.floor_max, float(np.quantile(p_true[labels == label], self.floor_quantile))
+                ),
+                4,
+            )
+            for label in classes
+        }
 
     def _score_candidates(
         self, candidates: pl.DataFrame, train: pl.DataFrame, featurize: Fitter
@@ -182,9 +222,11 @@ class LabelScorer:
                 f"empty for {_candidates(n)}"
             )
         self.summary_["scored"] = len(rows)
+        floor = np.array([self.summary_["floors"].get(label, np.nan) for label in rows["label"]])
         scored = rows.select(
             "id",
             label_p_intended=pl.Series(p).fill_nan(None),
+            label_p_margin=pl.Series(p - floor).fill_nan(None),
             label_predicted=pl.Series(classes, dtype=pl.String).gather(proba.argmax(axis=1)),
         )
         ids = candidates.select("id")
