@@ -14,6 +14,7 @@ from conftest import shared_dir
 
 from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
+from synthgate.evaluate.classifier import C_GRID, choose_c, classifier_for
 from synthgate.evaluate.conditions import (
     CONDITIONS,
     METRICS,
@@ -160,6 +161,10 @@ def test_write_evaluation_writes_json_and_a_self_contained_page(data, tmp_path) 
     assert not re.search(r"(src|href)=.(https?:)?//|url\((?!#)|@import", page)
     assert "robotics (3)" in page  # the dropped candidates are said
     assert f"{LEAKS} test rows are duplicated by candidates" in page
+    reg = result["regularisation"]
+    assert reg["folds"] == 5 and set(reg["cv_macro_f1"]) == {"0.1", "1", "10", "100"}
+    assert f"Regularisation: C = {reg['C']:g}, chosen by 5-fold" in page
+    assert "std of 0 is by construction" in page
 
 
 def test_scores_match_hand_computation() -> None:
@@ -282,7 +287,7 @@ def test_objective_tuning_on_validation_never_scores_worse_than_the_run() -> Non
         id_col="id",
         names=("train", "validation"),
     )
-    objective = Objective(run, prep, "macro_f1", 3, tfidf_logreg)
+    objective = Objective(run, prep, "macro_f1", 3, classifier_for(prep, tfidf_logreg)[0])
     before, after = objective(run.config)[0], objective(suggested)[0]
     # Measured: 0.6234 -> 0.7337 by label_p_intended.min = 0.4502; the run's config lets
     # every noisy row with similarity_cosine <= 0.98 in. Over split/candidate seeds 0-4 every
@@ -302,3 +307,170 @@ def test_objective_tuning_on_validation_never_scores_worse_than_the_run() -> Non
 def test_unknown_objective_is_refused() -> None:
     with pytest.raises(SynthgateError, match="--objective: unknown 'f2'; available: macro-f1"):
         tune_objective(tiny_run(), tiny(["a", "b"]), tiny(["a"]), metric="f2")
+
+
+# --- what a seed varies, and how C is chosen (issue 10) ---
+
+
+class Recorder:
+    """A classifier hook that keeps every training set and seed it is given."""
+
+    __name__ = "recorder"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], list[str], int]] = []
+
+    def __call__(self, texts, labels, test, seed):
+        self.calls.append((list(texts), list(labels), seed))
+        return [labels[0]] * len(test)
+
+
+def distinct_run(n: int = 12):
+    """Candidates whose texts no real row shares, half of them accepted."""
+    labels = ["a", "b", "c"] * (n // 3)
+    frame = pl.DataFrame(
+        {
+            "id": [f"k{i}" for i in range(n)],
+            "text": [f"candidate {x} row {i}" for i, x in enumerate(labels)],
+            "label": labels,
+            "label_p_intended": [0.9 if i % 2 else 0.1 for i in range(n)],
+        }
+    )
+    return gate_step(frame, merge_config(CONFIG), COLUMNS)
+
+
+def test_every_condition_trains_on_every_real_row_once_for_every_seed() -> None:
+    train = tiny(["a"] * 7 + ["b"] * 3 + ["c"] * 2)  # oversample has draws to make
+    real = train["text"].to_list()
+    run, recorder, seeds = distinct_run(), Recorder(), 4
+    result = evaluate(run, train, tiny(["a", "b", "c"], "t"), seeds=seeds, classifier=recorder).data
+    assert len(recorder.calls) == len(CONDITIONS) * seeds  # a custom hook: every seed is a fit
+    cand = run.frame["text"].to_list()
+    accepted = run.frame.filter("accepted")["text"].to_list()
+    for i, (texts, _, seed) in enumerate(recorder.calls):
+        condition = list(CONDITIONS)[i // seeds]
+        assert seed == i % seeds
+        assert texts[: len(real)] == real, (condition, seed)  # every real row, in order
+        counts = {t: texts.count(t) for t in real}
+        if condition == "oversample":  # real rows plus duplicates of the minority classes
+            assert min(counts.values()) == 1 and len(texts) == 3 * 7
+        else:
+            assert set(counts.values()) == {1}, (condition, seed)  # each exactly once
+        added = texts[len(real) :]
+        if condition == "all":
+            assert added == cand
+        elif condition == "accepted":
+            assert added == accepted
+        elif condition == "random":
+            assert len(added) == len(set(added)) == len(accepted) and set(added) <= set(cand)
+    assert result["regularisation"]["C"] is None  # no C is chosen for a custom classifier
+    assert result["classifier"] == "recorder"
+
+
+def test_seeds_change_the_draws_but_never_the_real_rows() -> None:
+    train = tiny(["a"] * 7 + ["b"] * 3 + ["c"] * 2)
+    prep = prepare(
+        distinct_run(30),
+        train,
+        tiny(["a", "b"]),
+        text_col="text",
+        label_col="label",
+        id_col="id",
+        names=("train", "test"),
+    )
+    accepted = np.zeros(30, dtype=bool)
+    accepted[:10] = True
+    real = prep.train.text.tolist()
+    for condition in CONDITIONS:
+        drawn = []
+        for seed in range(5):
+            text = training_set(prep, condition, seed, accepted)[0].tolist()
+            assert text[: len(real)] == real
+            drawn.append(tuple(text[len(real) :]))
+        if condition in ("oversample", "random"):
+            assert len(set(drawn)) > 1, condition  # the seed varies the draw
+            assert training_set(prep, condition, 3, accepted)[0].tolist() == list(
+                real + list(drawn[3])
+            )  # and the same seed draws the same rows again
+        else:
+            assert len(set(drawn)) == 1, condition  # nothing to draw
+
+
+def test_default_classifier_fixed_conditions_are_one_fit_with_zero_spread_said() -> None:
+    train = tiny(["a"] * 7 + ["b"] * 3 + ["c"] * 3)
+    result = evaluate(distinct_run(), train, tiny(["a", "b", "c"] * 2, "t"), seeds=3).data
+    assert result["deterministic_classifier"] is True
+    assert result["fits"] == 3 + 2 * 3  # real, all, accepted once; oversample, random per seed
+    for name in ("real", "all", "accepted"):
+        assert result["conditions"][name]["metrics"]["macro_f1"]["std"] == 0.0
+        assert "random_state only" in result["conditions"][name]["seed_varies"]
+    page = render_page(result)
+    assert "std of 0 is by construction" in page
+
+
+def render_page(result: dict) -> str:
+    from synthgate.evaluate.page import render
+
+    return render(result)
+
+
+def separable(n_major: int, n_minor: int, seed: int, noise_words: int = 3) -> tuple:
+    """Texts whose class is one keyword among many noise words, the classes imbalanced: a
+    strongly regularised model predicts the majority class, a weak regularisation finds the
+    keyword."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(10)]  # common words: each text's bigrams are not unique
+    texts, labels = [], []
+    for label, n in (("a", n_major), ("b", n_minor), ("c", n_minor)):
+        for _ in range(n):
+            texts.append(" ".join([f"key{label}", *rng.sample(vocab, noise_words)]))
+            labels.append(label)
+    return np.array(texts), np.array(labels)
+
+
+def test_cv_picks_a_large_c_where_a_large_c_is_clearly_better() -> None:
+    texts, labels = separable(60, 10, seed=0)
+    got = choose_c(texts, labels)
+    cv = got["cv_macro_f1"]
+    assert got["folds"] == 5 and got["fallback"] is None
+    assert list(cv) == ["0.1", "1", "10", "100"] and got["grid"] == list(C_GRID)
+    # Measured: 0.286 (the majority class for every row), 0.332, 0.926, 0.975.
+    assert cv["0.1"] < 0.5 and cv["1"] < 0.5 and cv["100"] > 0.9
+    assert got["C"] == 100.0 and cv["100"] == max(cv.values())
+    assert all(len(v) == 5 for v in got["cv_macro_f1_per_fold"].values())
+
+
+def test_cv_tie_goes_to_the_smaller_c() -> None:
+    texts = np.array([f"alpha {i}" for i in range(6)] + [f"omega {i}" for i in range(6)])
+    labels = np.array(["a"] * 6 + ["b"] * 6)
+    got = choose_c(texts, labels, grid=(100.0, 10.0))
+    assert got["cv_macro_f1"] == {"100": 1.0, "10": 1.0}
+    assert got["C"] == 10.0
+
+
+def test_c_is_chosen_on_train_only_and_shown_in_json_and_page(tmp_path) -> None:
+    texts, labels = separable(30, 6, seed=1)
+    train = pl.DataFrame(
+        {"id": [str(i) for i in range(len(texts))], "text": texts, "label": labels}
+    )
+    test_a = pl.DataFrame(dict(zip(("text", "label"), separable(6, 3, seed=2), strict=True)))
+    test_b = test_a.head(4).with_columns(label=pl.lit("a"))  # another test set entirely
+    first = evaluate(distinct_run(), train, test_a, seeds=1).data
+    second = evaluate(distinct_run(), train, test_b, seeds=1).data
+    assert first["conditions"] != second["conditions"]  # the test sets do differ
+    assert first["regularisation"] == second["regularisation"]  # C never saw them
+    assert first["regularisation"] == choose_c(texts, labels)  # the real train rows alone
+    chosen = first["regularisation"]["C"]
+    out = write_evaluation(Evaluation(first), tmp_path / "ev")
+    assert json.loads((out / "evaluation.json").read_text())["regularisation"]["C"] == chosen
+    page = (out / "evaluation.html").read_text()
+    assert f"C = {chosen:g}, chosen by 5-fold stratified cross-validation" in page
+
+
+def test_a_class_with_one_row_falls_back_to_c_1_and_says_why() -> None:
+    train = tiny(["a"] * 5 + ["b"] * 4 + ["c"])
+    result = evaluate(distinct_run(), train, tiny(["a", "b"], "t"), seeds=1).data
+    reg = result["regularisation"]
+    assert reg["C"] == 1.0 and reg["folds"] == 0 and reg["cv_macro_f1"] == {}
+    assert "c (1)" in reg["fallback"] and "fewer than 2 training rows" in reg["fallback"]
+    assert "fewer than 2 training rows (c (1))" in render_page(result)

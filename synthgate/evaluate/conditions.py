@@ -1,13 +1,27 @@
 """`synthgate evaluate`: does the gate's accepted set make a better classifier of real text?
 
-Five training sets, each over `seeds` bootstrap resamples, scored on a real held-out set:
-real only; real + all candidates; real + accepted; real + minority classes oversampled; real + a
-random subset of all candidates as large as the accepted set (quality apart from quantity).
+Five training sets, each trained `seeds` times and scored on a real held-out set: real only;
+real + all candidates; real + accepted; real + minority classes oversampled; real + a random
+subset of all candidates as large as the accepted set (quality apart from quantity).
+
+Every condition trains on every real training row, once each (no resampling). `all` and
+`accepted` add every candidate they name, once each. A seed varies only what is random: the
+subset drawn for `random`, the duplicates drawn for `oversample`, and the `random_state` handed
+to the classifier. The spread over seeds is the spread of those draws, nothing more: with the
+default classifier (lbfgs, which ignores `random_state`) `real`, `all` and `accepted` are the
+same fit for every seed, so they are fit once and their std is 0 by construction.
+
+Regularisation of the default classifier: C from `C_GRID` by stratified k-fold cross-validation
+on the real training rows only (k = min(5, the smallest class's rows); mean macro F1 over the
+folds; the best mean, a tie going to the smaller C), chosen once per evaluation and used in every
+condition, so the conditions differ only in their training rows. A class with fewer than two
+rows allows no stratified split: C = 1 then, and the reason is recorded. A custom `classifier`
+is used as given (it receives the seed; no C is chosen for it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +30,10 @@ import numpy as np
 import polars as pl
 
 from synthgate.errors import SynthgateError
+from synthgate.evaluate.classifier import Classifier, classifier_for, deterministic, tfidf_logreg
 from synthgate.evaluate.inputs import Prepared, leakage, prepare
 from synthgate.io.rundir import Run
 from synthgate.progress import Progress
-
-Classifier = Callable[[Sequence[str], Sequence[str], Sequence[str], int], Sequence[str]]
-"""fit on (texts, labels), predict labels for the held-out texts; the int is the seed."""
 
 CONDITIONS = {
     "real": "real only",
@@ -30,26 +42,16 @@ CONDITIONS = {
     "oversample": "real + minority classes oversampled to the majority count",
     "random": "real + random candidates, as many as accepted",
 }
+SEED_VARIES = {
+    "real": "the classifier's random_state only",
+    "all": "the classifier's random_state only",
+    "accepted": "the classifier's random_state only",
+    "oversample": "the duplicates drawn, and the classifier's random_state",
+    "random": "the candidate subset drawn, and the classifier's random_state",
+}
+"""What a seed changes in each condition (the real rows never change)."""
+FIXED_ROWS = ("real", "all", "accepted")  # training rows the same for every seed
 METRICS = ("micro_f1", "macro_f1", "weighted_f1")
-
-
-def tfidf_logreg(
-    texts: Sequence[str], labels: Sequence[str], test: Sequence[str], seed: int
-) -> Sequence[str]:
-    """TF-IDF of word 1-2 grams (sublinear tf) + logistic regression: the usual text baseline."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from threadpoolctl import threadpool_limits
-
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-        LogisticRegression(max_iter=1000, random_state=seed),
-    )
-    # One BLAS thread: on ~1k rows lbfgs ran 0.17 s with one thread and 2-3 s with the default
-    # pool on a loaded 2-core machine (measured on madewithml, 1,064 rows x 13,600 features).
-    with threadpool_limits(limits=1):
-        return model.fit(list(texts), list(labels)).predict(list(test))
 
 
 @dataclass
@@ -72,25 +74,41 @@ def evaluate(
     names: tuple[str, str] = ("train", "test"),
     progress: Progress | None = None,
 ) -> Evaluation:
-    """Train `classifier` on each condition over `seeds` bootstraps; score on `test`.
-    `names` (the file paths) go into error messages; `text_col` may be `a,b` (joined by ". ")."""
+    """Train on each condition `seeds` times; score on `test`. The default classifier's C is
+    chosen by cross-validation on `train` (see the module docstring); a custom `classifier` is
+    fit as given, with the seed. `names` (the file paths) go into error messages; `text_col` may
+    be `a,b` (joined by ". ")."""
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise SynthgateError(f"--seeds: must be an int >= 1; got {seeds!r}")
     prep = prepare(
         run, train, test, text_col=text_col, label_col=label_col, id_col=id_col, names=names
     )
     accepted = run.frame["accepted"].to_numpy()[prep.usable]
+    fit, regularisation = classifier_for(prep, classifier)
+    once = deterministic(fit)
     conditions: dict[str, Any] = {}
-    total, done = len(CONDITIONS) * seeds, 0
+    total, done, fits = len(CONDITIONS) * seeds, 0, 0
     for name, description in CONDITIONS.items():
-        per_seed = []
+        per_seed: list[dict[str, Any]] = []
         for seed in range(seeds):
-            per_seed.append(fit_score(prep, name, seed, accepted, classifier))
+            if once and name in FIXED_ROWS and per_seed:
+                per_seed.append(per_seed[0])  # same rows, same deterministic fit
+            else:
+                per_seed.append(fit_score(prep, name, seed, accepted, fit))
+                fits += 1
             done += 1
             if progress:
                 progress("evaluate", done, total)
-        conditions[name] = {"description": description, **summarise(per_seed, prep.labels)}
+        conditions[name] = {
+            "description": description,
+            "seed_varies": SEED_VARIES[name],
+            **summarise(per_seed, prep.labels),
+        }
     data = _data(run, prep, conditions, accepted, seeds, classifier, names)
+    data["regularisation"] = regularisation
+    data["deterministic_classifier"] = once
+    data["same_rows_every_seed"] = list(FIXED_ROWS)
+    data["fits"] = fits
     data["columns"] = {"text": text_col, "label": label_col, "id": id_col}
     return Evaluation(data)
 
@@ -148,29 +166,26 @@ def fit_score(
 def training_set(
     prep: Prepared, condition: str, seed: int, accepted: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """(texts, labels, candidate rows added). Each draw has its own generator, keyed by seed and
-    condition, so the real bootstrap of a seed is the same in every condition (paired) and in
-    every config objective tuning tries."""
+    """(texts, labels, candidate rows added): every real training row once, in order, then the
+    condition's additions. `all` and `accepted` add each of their candidates once; the draws of
+    `oversample` and `random` have their own generator, keyed by seed and condition, so a seed
+    gives the same draw in every config objective tuning tries."""
     if condition not in CONDITIONS:
         raise SynthgateError(
             f"condition {condition!r}: unknown; available: {', '.join(CONDITIONS)}"
         )
-    real = np.random.default_rng([seed, 0]).integers(
-        0, prep.train.label.size, prep.train.label.size
-    )
-    text, label = prep.train.text[real], prep.train.label[real]
+    text, label = prep.train.text, prep.train.label
     rng = np.random.default_rng([seed, 1 + list(CONDITIONS).index(condition)])
     if condition == "real":
-        return text, label, 0
+        return text.copy(), label.copy(), 0
     if condition == "oversample":
         extra = oversample(label, rng)
         return np.concatenate([text, text[extra]]), np.concatenate([label, label[extra]]), 0
-    pool = np.arange(prep.cand_label.size)
+    picked = np.arange(prep.cand_label.size)
     if condition == "accepted":
-        pool = np.flatnonzero(accepted)
+        picked = np.flatnonzero(accepted)
     elif condition == "random":
-        pool = rng.choice(pool, size=int(accepted.sum()), replace=False)
-    picked = rng.choice(pool, size=pool.size, replace=True) if pool.size else pool
+        picked = np.sort(rng.choice(picked, size=int(accepted.sum()), replace=False))
     return (
         np.concatenate([text, prep.cand_text[picked]]),
         np.concatenate([label, prep.cand_label[picked]]),

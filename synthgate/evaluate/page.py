@@ -10,6 +10,7 @@ import numpy as np
 
 from synthgate import html
 from synthgate.errors import SynthgateError
+from synthgate.evaluate.classifier import describe_c
 from synthgate.io.files import write_text
 
 JSON_FILE = "evaluation.json"
@@ -40,17 +41,33 @@ def render(data: dict[str, Any]) -> str:
         f"{rows['accepted']:,} accepted. Trained on {data['train']} ({rows['train']:,} rows), "
         f"scored on {data['test']} ({rows['test']:,} rows) with {data['classifier']} "
         f"(text: {data['columns']['text']}, label: {data['columns']['label']}), "
-        f"{data['seeds']} seeds; each seed a bootstrap resample of the real training rows and "
-        "of the candidates added (mean ± sample std over seeds)."
+        f"{data['seeds']} seeds (mean ± sample std over seeds). Every condition trains on every "
+        "real training row once; all and accepted add each of their candidates once. A seed "
+        "varies only what is random: the subset drawn for random, the duplicates drawn for "
+        "oversample, and the classifier's random_state."
     )
     body = [
         html.para(intro),
+        html.para(describe_c(data["regularisation"], data["train"])),
+        *([html.para(spread_note(data), cls="note")] if spread_note(data) else []),
         *[html.para(w, cls="note") for w in warnings(data)],
         html.section("Scores on the real test set", _scores_table(data), _plot(data)),
         html.section("Recall per class", _recall_table(data)),
         html.section("Leakage", *_leakage(data)),
     ]
     return html.page("synthgate evaluation", body)
+
+
+def spread_note(data: dict[str, Any]) -> str:
+    """Why some conditions show a std of 0 (said, so a 0 is not read as stability)."""
+    if not data.get("deterministic_classifier") or data["seeds"] < 2:
+        return ""
+    return (
+        f"{data['classifier']} is deterministic (lbfgs ignores random_state) and "
+        f"{', '.join(data['same_rows_every_seed'])} train on the same rows for every seed: "
+        "each is one fit, and its std of 0 is by construction, not a measure of stability. "
+        "Only oversample and random vary with the seed; their std is the spread of those draws."
+    )
 
 
 def warnings(data: dict[str, Any]) -> list[str]:

@@ -1,5 +1,10 @@
 """`tune --objective`: thresholds chosen by the downstream score of real + accepted candidates
-on a validation split (never the test split), by steepest ascent over the numeric bounds."""
+on a validation split (never the test split), by steepest ascent over the numeric bounds.
+
+Trained as `evaluate` trains condition `accepted`: every real training row and every accepted
+candidate once each; the default classifier's C chosen once, by cross-validation on the train
+split, before the search (so every config is scored by the same model). A seed varies only the
+classifier's random_state: with the deterministic default one fit per config serves every seed."""
 
 from __future__ import annotations
 
@@ -13,7 +18,14 @@ import polars as pl
 
 from synthgate.config import gate_for, merge_config
 from synthgate.errors import SynthgateError
-from synthgate.evaluate.conditions import Classifier, fit_score, tfidf_logreg
+from synthgate.evaluate.classifier import (
+    Classifier,
+    classifier_for,
+    describe_c,
+    deterministic,
+    tfidf_logreg,
+)
+from synthgate.evaluate.conditions import fit_score
 from synthgate.evaluate.inputs import Prepared, leakage, prepare
 from synthgate.gate import gate_frame
 from synthgate.io.rundir import Run
@@ -52,16 +64,23 @@ def tune_objective(
     prep = prepare(
         run, train, validation, text_col=text_col, label_col=label_col, id_col=id_col, names=names
     )
-    objective = Objective(run, prep, OBJECTIVES[metric], seeds, classifier)
+    fit, regularisation = classifier_for(prep, classifier)
+    objective = Objective(run, prep, OBJECTIVES[metric], seeds, fit)
     knobs = [(c, side, values(run.frame[c], side, positions)) for c, side in bounds(run)]
     best, trace = ascend(objective, run.config, knobs, rounds, progress)
     start, best_score = trace[0][3], objective(best)[0]
     leaked = leakage(run, prep.held)["all"]["test_rows"]
     model = getattr(classifier, "__name__", "the classifier")
+    seeds_note = (
+        "one deterministic fit serves every seed"
+        if objective.once
+        else "the seed varies the classifier's random_state"
+    )
     note = (
         f"Steepest ascent over {len(knobs)} bounds at quantiles {', '.join(map(str, positions))} "
         f"of their columns; each config scored by {metric} of {model} trained on "
-        f"real + accepted candidates ({seeds} bootstrap seeds, mean) and tested on {names[1]}. "
+        f"every real row + the accepted candidates ({seeds} seeds, mean; {seeds_note}) and "
+        f"tested on {names[1]}. {describe_c(regularisation, names[0])} "
         f"{names[1]}: {start:.4f} with the run's config, {best_score:.4f} with the suggestion; "
         f"{objective.fits} classifier fits. No test split was read. "
         f"{leaked} {names[1]} rows are duplicated by candidates (they flatter any config that "
@@ -72,6 +91,7 @@ def tune_objective(
         "note": note,
         "header": ["round", "bound", "value", f"validation {metric}", "accepted rows", ""],
         "rows": trace,
+        "regularisation": regularisation,
     }
     return merge_config(best), extra
 
@@ -123,6 +143,7 @@ class Objective:
     ) -> None:
         self.run, self.prep, self.metric = run, prep, metric
         self.seeds, self.classifier = seeds, classifier
+        self.once = deterministic(classifier)
         self.cache: dict[bytes, float] = {}
         self.fits = 0
 
@@ -132,11 +153,12 @@ class Objective:
         usable = mask[self.prep.usable]
         key = np.packbits(usable).tobytes()
         if key not in self.cache:
+            seeds = range(1 if self.once else self.seeds)
             runs = [
                 fit_score(self.prep, "accepted", s, usable, self.classifier)[self.metric]
-                for s in range(self.seeds)
+                for s in seeds
             ]
-            self.fits += self.seeds
+            self.fits += len(runs)
             self.cache[key] = float(np.mean(runs))
         return self.cache[key], int(mask.sum())
 
