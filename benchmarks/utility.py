@@ -26,7 +26,7 @@ Per data set (../shared/data, or $SYNTHGATE_SHARED/data) and per seed (the split
 The `kind` column rides along in the candidates file; no rule reads it.
 `synthgate.job.run_job` scores and gates the candidates against the training real rows
 (the default config, or --config), and `synthgate.evaluate.conditions.evaluate` (the product's
-own evaluation: TF-IDF + logistic regression, --eval-seeds bootstrap seeds per split) trains on
+own evaluation: TF-IDF + logistic regression, --eval-seeds seeds per split) trains on
 real / real + all / real + accepted / real oversampled / real + random and scores the test set.
 Per split seed, each metric is the mean over evaluate's seeds; the table shows mean ± std over
 split seeds. Minority recall is the mean recall of the training minority labels, computed from

@@ -385,6 +385,14 @@ def test_invalid_utf8_row_kept_and_rejected(capsys, tmp_path, real, out, suffix:
             "gate.rules.quality_words.min: must be a number or a boolean; got '3'",
         ),
         ("[gate.rules.nope]\nmax = 1\n", "gate.rules.nope: no scorer or input column provides"),
+        (
+            "[scorers.discriminator]\nfolds = 1000000\n",
+            "scorers.discriminator.folds: must be an int from 2 to 20; got 1000000",
+        ),
+        (
+            "[scorers.label]\ncv_folds = 1000000\n",
+            "scorers.label.cv_folds: must be 0 (off) or an int from 2 to 20; got 1000000",
+        ),
         ('[gate.unique]\nprefer = "zzz"\n', "gate.unique.prefer: no column 'zzz'"),
         (
             '[scorers.quality]\nartifact_patterns = ["("]\n',

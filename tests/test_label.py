@@ -92,7 +92,8 @@ def test_no_labels_give_nulls(data) -> None:
     for c, r in ((cand.drop("label"), real), (cand, real.drop("label"))):
         scorer = LabelScorer().fit(c, r, Resources(emb))
         out = scorer.score(c)
-        assert out.null_count().row(0) == (c.height,) * 3  # label_unknown too: nothing to compare
+        assert out.null_count().row(0) == (c.height,) * out.width  # label_unknown too
+        assert out.width == len(LabelScorer.columns)
         assert scorer.summary_["skipped"].startswith("label scorer skipped: ")
     assert "real rows per label: none" in scorer.summary_["skipped"]
 
@@ -105,7 +106,7 @@ def test_null_label_and_blank_text_give_nulls(data) -> None:
     ).with_columns(label=pl.Series([None, "spam", "ham"], dtype=pl.String))
     both = pl.concat([cand.select("id", "text", "label"), odd])
     out = LabelScorer(cv_folds=0).fit(both, real, Resources(emb)).score(odd)
-    assert out.null_count().row(0) == (3, 3, 1)
+    assert out.null_count().row(0) == (3, 3, 3, 1)  # p, margin, predicted null; unknown set
     assert out["label_unknown"].to_list() == [None, False, False]  # a known label, blank text
 
 
@@ -146,7 +147,7 @@ def test_single_class_real_gives_nulls_and_says_why(data) -> None:
     ham = real.filter(label="ham")
     scorer = LabelScorer().fit(cand, ham, Resources(emb))
     out = scorer.score(cand)
-    assert out.null_count().row(0) == (cand.height, cand.height, 0)
+    assert out.null_count().row(0) == (cand.height,) * 3 + (0,)
     # the classifier is skipped, yet a spam candidate's label is still one no real row has
     assert out["label_unknown"].to_list() == (cand["label"] == "spam").to_list()
     assert "needs 2+ labels" in scorer.summary_["skipped"]

@@ -21,6 +21,9 @@ FEATURES = ("embeddings", "tfidf", "both")
 NGRAMS, HASH_BITS = (2, 4), 18
 
 
+MAX_FOLDS = 20  # as the label scorer: more folds only repeat the fit on smaller parts
+
+
 @dataclass
 class DiscriminatorScorer:
     """Out-of-fold P(candidate) from logistic regression on real vs candidate text.
@@ -38,7 +41,7 @@ class DiscriminatorScorer:
         default="embeddings",
         metadata={"help": "classifier input: 'embeddings', 'tfidf' (character n-grams) or 'both'"},
     )
-    folds: int = field(default=5, metadata={"help": "cross-fitting folds (k >= 2)"})
+    folds: int = field(default=5, metadata={"help": f"cross-fitting folds (2 to {MAX_FOLDS})"})
     # 0.9: 95% of adjacent-word swaps of SMS keep cosine >= 0.907 to their source; 0.7 and 0.8
     # gave the same AUC (measured on SMS).
     group_cosine: float = field(
@@ -53,7 +56,10 @@ class DiscriminatorScorer:
     def __post_init__(self) -> None:
         checks = {
             "features": (self.features in FEATURES, f"one of {', '.join(FEATURES)}"),
-            "folds": (isinstance(self.folds, int) and self.folds >= 2, "an int >= 2"),
+            "folds": (
+                isinstance(self.folds, int) and 2 <= self.folds <= MAX_FOLDS,
+                f"an int from 2 to {MAX_FOLDS}",
+            ),
             "group_cosine": (0.0 < self.group_cosine <= 1.0, "in (0, 1]"),
         }
         for key, (ok, valid) in checks.items():
