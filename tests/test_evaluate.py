@@ -25,7 +25,8 @@ from synthgate.evaluate.conditions import (
     training_set,
     write_evaluation,
 )
-from synthgate.evaluate.inputs import prepare, text_of
+from synthgate.evaluate.inputs import labelled, overlap, overlap_lines, prepare, text_of
+from synthgate.evaluate.page import warnings
 from synthgate.io.files import read_table
 from synthgate.pipeline import gate_step
 from synthgate.tune.objective import Objective, accepted_mask, outward, tune_objective
@@ -183,7 +184,7 @@ def tiny(labels: list[str], prefix: str = "") -> pl.DataFrame:
     return pl.DataFrame(
         {
             "id": [f"{prefix}{i}" for i in range(len(labels))],
-            "text": [f"{words[x]} {i}" for i, x in enumerate(labels)],
+            "text": [f"{words[x]} {prefix}{i}" for i, x in enumerate(labels)],
             "label": labels,
         }
     )
@@ -204,7 +205,7 @@ def test_oversampling_and_random_sizes_by_hand() -> None:
     prep = prepare(
         tiny_run(),
         train,
-        tiny(["a", "b"]),
+        tiny(["a", "b"], "t"),
         text_col="text",
         label_col="label",
         id_col="id",
@@ -224,7 +225,7 @@ def test_oversampling_and_random_sizes_by_hand() -> None:
 
 def test_a_test_label_unseen_in_train_is_reported_not_fatal() -> None:
     train = tiny(["a", "b"] * 4)
-    result = evaluate(tiny_run(), train, tiny(["a", "b", "c", "c"]), seeds=2).data
+    result = evaluate(tiny_run(), train, tiny(["a", "b", "c", "c"], "t"), seeds=2).data
     assert result["unseen_test_labels"] == {"c": 2}
     assert result["labels"] == ["a", "b", "c"]
     assert all(c["recall"]["c"]["mean"] == 0.0 for c in result["conditions"].values())
@@ -244,12 +245,14 @@ def test_a_test_label_unseen_in_train_is_reported_not_fatal() -> None:
 )
 def test_bad_input_is_one_error_naming_the_file(train, kwargs, message) -> None:
     with pytest.raises(SynthgateError, match=message.replace("(", r"\(")):
-        evaluate(tiny_run(), train, tiny(["a"]), names=("data/train.csv", "test.csv"), **kwargs)
+        evaluate(
+            tiny_run(), train, tiny(["a"], "t"), names=("data/train.csv", "test.csv"), **kwargs
+        )
 
 
 def test_candidates_without_labels_are_refused() -> None:
     with pytest.raises(SynthgateError, match="candidates have no label column"):
-        evaluate(tiny_run(with_labels=False), tiny(["a", "b"]), tiny(["a"]))
+        evaluate(tiny_run(with_labels=False), tiny(["a", "b"]), tiny(["a"], "t"))
 
 
 def test_text_columns_join_with_a_full_stop() -> None:
@@ -306,7 +309,7 @@ def test_objective_tuning_on_validation_never_scores_worse_than_the_run() -> Non
 
 def test_unknown_objective_is_refused() -> None:
     with pytest.raises(SynthgateError, match="--objective: unknown 'f2'; available: macro-f1"):
-        tune_objective(tiny_run(), tiny(["a", "b"]), tiny(["a"]), metric="f2")
+        tune_objective(tiny_run(), tiny(["a", "b"]), tiny(["a"], "t"), metric="f2")
 
 
 # --- what a seed varies, and how C is chosen (issue 10) ---
@@ -372,7 +375,7 @@ def test_seeds_change_the_draws_but_never_the_real_rows() -> None:
     prep = prepare(
         distinct_run(30),
         train,
-        tiny(["a", "b"]),
+        tiny(["a", "b"], "t"),
         text_col="text",
         label_col="label",
         id_col="id",
@@ -455,8 +458,9 @@ def test_c_is_chosen_on_train_only_and_shown_in_json_and_page(tmp_path) -> None:
     )
     test_a = pl.DataFrame(dict(zip(("text", "label"), separable(6, 3, seed=2), strict=True)))
     test_b = test_a.head(4).with_columns(label=pl.lit("a"))  # another test set entirely
-    first = evaluate(distinct_run(), train, test_a, seeds=1).data
-    second = evaluate(distinct_run(), train, test_b, seeds=1).data
+    # short random texts: a few test rows may repeat a train row, which is beside the point here
+    first = evaluate(distinct_run(), train, test_a, seeds=1, allow_overlap=True).data
+    second = evaluate(distinct_run(), train, test_b, seeds=1, allow_overlap=True).data
     assert first["conditions"] != second["conditions"]  # the test sets do differ
     assert first["regularisation"] == second["regularisation"]  # C never saw them
     assert first["regularisation"] == choose_c(texts, labels)  # the real train rows alone
@@ -474,3 +478,36 @@ def test_a_class_with_one_row_falls_back_to_c_1_and_says_why() -> None:
     assert reg["C"] == 1.0 and reg["folds"] == 0 and reg["cv_macro_f1"] == {}
     assert "c (1)" in reg["fallback"] and "fewer than 2 training rows" in reg["fallback"]
     assert "fewer than 2 training rows (c (1))" in render_page(result)
+
+
+def test_a_test_split_that_repeats_training_rows_is_refused() -> None:
+    train = tiny(["a", "b"] * 4)
+    test = pl.concat([tiny(["a", "b"], "t"), train.slice(3, 2).with_columns(id=pl.lit("x"))])
+    for fn in (evaluate, tune_objective):
+        with pytest.raises(SynthgateError) as err:
+            fn(tiny_run(), train, test, seeds=1, names=("tr.csv", "te.csv"))
+        msg = str(err.value)
+        assert msg.startswith("te.csv: 2 of 4 rows repeat a row of tr.csv") and "\n" not in msg
+        assert "first: row 3, 'train bus road 3'" in msg and "--allow-overlap" in msg
+    data = evaluate(tiny_run(), train, test, seeds=1, allow_overlap=True).data
+    assert data["overlap"]["exact_rows"] == 2 and data["overlap"]["rows"] == 4
+    assert any("2 test rows repeat a training row" in w for w in warnings(data))
+
+
+def test_near_copies_between_the_splits_are_counted_not_refused() -> None:
+    rng = random.Random(0)
+    train = madewithml("dataset.csv").head(60)
+    texts = text_of(train, TEXT, "train").to_list()
+    vocab = sorted({w for t in texts for w in t.split()})
+    near = [plant.near_copy(t, rng, vocab) for t in texts[:5]]  # 2 of 20+ words changed
+    test = pl.DataFrame({"text": [*near, "an unrelated sentence about cooking pasta"]})
+    test = test.with_columns(tag=train["tag"].head(6))
+    shared = overlap(
+        labelled(train, TEXT, "tag", "id", "train"), labelled(test, "text", "tag", "id", "test")
+    )
+    assert shared["exact_rows"] == 0 and shared["near_rows"] == 5 and shared["rows"] == 6
+    lines = overlap_lines(shared)
+    assert lines == [
+        "5 of 6 test rows (83.3%) are near copies of a training row "
+        "(character 3-gram Jaccard >= 0.6, exact included)."
+    ]

@@ -138,6 +138,7 @@ def test_evaluate_with_no_usable_candidate_is_one_line(loop, capsys) -> None:
     data = loop["data"]
     args = ["evaluate", "--train", str(data / "dataset.csv"), "--test", str(data / "holdout.csv")]
     args += ["--run", str(loop["run"]), "--text-col", "title", "--label-col", "created_on"]
+    args += ["--allow-overlap"]  # one title ("ELECTRA") is in both files
     assert main([*args, "--out", str(loop["root"] / "eval-none")]) == 2
     err = capsys.readouterr().err.strip()
     assert "no candidate label is a class of column 'created_on'" in err and "\n" not in err
@@ -155,3 +156,13 @@ def test_tune_option_errors_are_one_line(loop, capsys, argv, message) -> None:
     assert main(["tune", str(loop["run"]), *argv, "--out", str(loop["root"] / "bad")]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_evaluate_on_its_own_training_file_is_refused(loop, capsys) -> None:
+    data = loop["data"] / "dataset.csv"
+    args = ["evaluate", "--train", str(data), "--test", str(data), "--run", str(loop["run"])]
+    args += ["--text-col", "title,description", "--label-col", "tag"]
+    assert main([*args, "--out", str(loop["root"] / "eval-self")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "rows repeat a row of" in err and "--allow-overlap" in err
+    assert not (loop["root"] / "eval-self").exists()

@@ -115,7 +115,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--test", required=True, help="real test rows (never used for tuning)")
     ev.add_argument("--run", required=True, help="run directory")
     ev.add_argument("--out", help="folder for evaluation.json and .html (default: the run)")
-    ev.add_argument("--seeds", type=int, default=5, help="bootstrap resamples (default 5)")
+    ev.add_argument("--seeds", type=int, default=5, help="random draws (default 5)")
     _add_table_columns(ev)
     _add_force(ev, "existing evaluation files in the folder")
 
@@ -132,6 +132,11 @@ def _add_table_columns(parser: argparse.ArgumentParser) -> None:
         "joins columns with '. ' (e.g. title,description)",
     )
     parser.add_argument("--label-col", default="label", help="label column of those files")
+    parser.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="go on when the held-out split repeats training rows (normally refused)",
+    )
     _add_no_header(parser)
 
 

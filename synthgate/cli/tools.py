@@ -79,6 +79,7 @@ def _on_splits(fn: Callable[..., Any], run, args: argparse.Namespace, held: str,
             label_col=args.label_col,
             names=(str(args.train), str(held_path)),
             progress=progress,
+            allow_overlap=args.allow_overlap,
             **kw,
         )
 

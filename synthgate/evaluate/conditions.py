@@ -73,6 +73,7 @@ def evaluate(
     classifier: Classifier = tfidf_logreg,
     names: tuple[str, str] = ("train", "test"),
     progress: Progress | None = None,
+    allow_overlap: bool = False,
 ) -> Evaluation:
     """Train on each condition `seeds` times; score on `test`. The default classifier's C is
     chosen by cross-validation on `train` (see the module docstring); a custom `classifier` is
@@ -81,7 +82,14 @@ def evaluate(
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise SynthgateError(f"--seeds: must be an int >= 1; got {seeds!r}")
     prep = prepare(
-        run, train, test, text_col=text_col, label_col=label_col, id_col=id_col, names=names
+        run,
+        train,
+        test,
+        text_col=text_col,
+        label_col=label_col,
+        id_col=id_col,
+        names=names,
+        allow_overlap=allow_overlap,
     )
     accepted = run.frame["accepted"].to_numpy()[prep.usable]
     fit, regularisation = classifier_for(prep, classifier)
@@ -143,6 +151,7 @@ def _data(
             "unknown_label": info["dropped_unknown_label"],
         },
         "unseen_test_labels": info["unseen_test_labels"],
+        "overlap": info["overlap"],
         "leakage": leakage(run, prep.held),
         "conditions": conditions,
     }

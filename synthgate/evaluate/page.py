@@ -11,6 +11,7 @@ import numpy as np
 from synthgate import html
 from synthgate.errors import SynthgateError
 from synthgate.evaluate.classifier import describe_c
+from synthgate.evaluate.inputs import overlap_lines
 from synthgate.io.files import write_text
 
 JSON_FILE = "evaluation.json"
@@ -94,6 +95,7 @@ def warnings(data: dict[str, Any]) -> list[str]:
     leaked = data["leakage"]["all"]["test_rows"]
     if leaked:
         out.append(f"{leaked} test rows are duplicated by candidates (see Leakage).")
+    out += overlap_lines(data.get("overlap"))
     return out
 
 

@@ -26,7 +26,7 @@ from synthgate.evaluate.classifier import (
     tfidf_logreg,
 )
 from synthgate.evaluate.conditions import fit_score
-from synthgate.evaluate.inputs import Prepared, leakage, prepare
+from synthgate.evaluate.inputs import Prepared, leakage, overlap_lines, prepare
 from synthgate.gate import gate_frame
 from synthgate.io.rundir import Run
 from synthgate.progress import Progress
@@ -53,6 +53,7 @@ def tune_objective(
     classifier: Classifier = tfidf_logreg,
     names: tuple[str, str] = ("train", "validation"),
     progress: Progress | None = None,
+    allow_overlap: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(suggested config, trace section): thresholds maximising `metric` of real + accepted
     on `validation`, starting from the run's config and moving only on a strict gain."""
@@ -62,7 +63,14 @@ def tune_objective(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SynthgateError(f"{flag}: must be an int >= 1; got {value!r}")
     prep = prepare(
-        run, train, validation, text_col=text_col, label_col=label_col, id_col=id_col, names=names
+        run,
+        train,
+        validation,
+        text_col=text_col,
+        label_col=label_col,
+        id_col=id_col,
+        names=names,
+        allow_overlap=allow_overlap,
     )
     fit, regularisation = classifier_for(prep, classifier)
     objective = Objective(run, prep, OBJECTIVES[metric], seeds, fit)
@@ -84,8 +92,8 @@ def tune_objective(
         f"{names[1]}: {start:.4f} with the run's config, {best_score:.4f} with the suggestion; "
         f"{objective.fits} classifier fits. No test split was read. "
         f"{leaked} {names[1]} rows are duplicated by candidates (they flatter any config that "
-        "accepts those)."
-    )
+        "accepts those). " + " ".join(overlap_lines(prep.info["overlap"]))
+    ).strip()
     extra = {
         "title": f"Thresholds by downstream validation {metric}",
         "note": note,
