@@ -23,6 +23,7 @@ from synthgate.evaluate.conditions import (
     scores,
     tfidf_logreg,
     training_set,
+    verdict,
     write_evaluation,
 )
 from synthgate.evaluate.inputs import labelled, overlap, overlap_lines, prepare, text_of
@@ -511,3 +512,32 @@ def test_near_copies_between_the_splits_are_counted_not_refused() -> None:
         "5 of 6 test rows (83.3%) are near copies of a training row "
         "(character 3-gram Jaccard >= 0.6, exact included)."
     ]
+
+
+def test_the_verdict_pairs_seeds_and_weighs_the_spread() -> None:
+    def cond(*macro: float) -> dict:
+        per = {m: {"per_seed": list(macro), "mean": float(np.mean(macro))} for m in METRICS}
+        return {"metrics": per}
+
+    conditions = {
+        "real": cond(0.5, 0.5, 0.5),
+        "all": cond(0.6, 0.6, 0.6),
+        "accepted": cond(0.7, 0.62, 0.66),
+        "oversample": cond(0.68, 0.60, 0.68),
+        "random": cond(0.6, 0.61, 0.62),
+    }
+    v = verdict(conditions)["macro_f1"]
+    assert v["best"] == "accepted" and v["over_next"]["baseline"] == "oversample"
+    vs_all, vs_over, vs_real = v["accepted_vs"]
+    assert vs_all["wins"] == 3 and vs_all["difference"] == pytest.approx(0.06)
+    assert vs_all["spread"] == pytest.approx(np.std([0.1, 0.02, 0.06], ddof=1))
+    assert vs_all["clear"] is True
+    assert vs_over["wins"] == 2 and vs_over["clear"] is False  # +0.007 mean, spread 0.023
+    assert vs_real["difference"] == pytest.approx(0.16) and vs_real["clear"] is True
+    deterministic = verdict({k: cond(0.5 + 0.01 * i) for i, k in enumerate(CONDITIONS)})
+    assert deterministic["macro_f1"]["accepted_vs"][0]["clear"] is None  # one fit, no spread
+    train = tiny(["a"] * 7 + ["b"] * 3 + ["c"] * 3)
+    result = evaluate(distinct_run(), train, tiny(["a", "b", "c"] * 2, "t"), seeds=2).data
+    assert set(result["verdict"]) == set(METRICS)
+    page = render_page({**result, "verdict": verdict(conditions)})
+    assert "accepted − oversample" in page and "within the spread" in page

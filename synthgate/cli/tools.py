@@ -108,7 +108,10 @@ def evaluate_command(args: argparse.Namespace, out: Console) -> int:
     target = Path(args.out) if args.out else Path(args.run)
     write_evaluation(result, target)
     out.print(evaluation_table(result.data))
-    from synthgate.evaluate.page import warnings
+    from synthgate.evaluate.page import verdict_rows, warnings
+
+    for metric, best, *vs in verdict_rows(result.data):
+        out.print(f"{metric}: best {best}; accepted − all {vs[0]}, − oversample {vs[1]}", **PLAIN)
 
     leak = result.data["leakage"]
     out.print(

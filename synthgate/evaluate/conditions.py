@@ -116,6 +116,7 @@ def evaluate(
     data["regularisation"] = regularisation
     data["deterministic_classifier"] = once
     data["same_rows_every_seed"] = list(FIXED_ROWS)
+    data["verdict"] = verdict(conditions)
     data["fits"] = fits
     data["columns"] = {"text": text_col, "label": label_col, "id": id_col}
     return Evaluation(data)
@@ -234,6 +235,37 @@ def spread(values: Sequence[float]) -> dict[str, Any]:
     arr = np.asarray(values, dtype=float)
     std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
     return {"mean": float(arr.mean()), "std": std, "per_seed": [float(v) for v in arr]}
+
+
+def verdict(conditions: dict[str, Any]) -> dict[str, Any]:
+    """Per metric: the winning condition, and accepted against each baseline. A comparison
+    pairs the two conditions seed by seed: the mean difference, the wins, and the spread (std
+    of the per-seed differences); `clear` says whether the mean difference exceeds that spread,
+    null where the spread is 0 (one fit each: nothing to compare against)."""
+
+    def compare(a: str, b: str, metric: str) -> dict[str, Any]:
+        pa = np.asarray(conditions[a]["metrics"][metric]["per_seed"])
+        pb = np.asarray(conditions[b]["metrics"][metric]["per_seed"])
+        diffs = spread(pa - pb)
+        return {
+            "condition": a,
+            "baseline": b,
+            "difference": diffs["mean"],
+            "spread": diffs["std"],
+            "wins": int((pa > pb).sum()),
+            "seeds": int(pa.size),
+            "clear": None if diffs["std"] == 0 else abs(diffs["mean"]) > diffs["std"],
+        }
+
+    out: dict[str, Any] = {}
+    for metric in METRICS:
+        ranked = sorted(conditions, key=lambda c: -conditions[c]["metrics"][metric]["mean"])
+        out[metric] = {
+            "best": ranked[0],
+            "over_next": compare(ranked[0], ranked[1], metric),
+            "accepted_vs": [compare("accepted", b, metric) for b in ("all", "oversample", "real")],
+        }
+    return out
 
 
 def summarise(per_seed: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:

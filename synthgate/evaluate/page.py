@@ -52,7 +52,12 @@ def render(data: dict[str, Any]) -> str:
         html.para(describe_c(data["regularisation"], data["train"])),
         *([html.para(spread_note(data), cls="note")] if spread_note(data) else []),
         *[html.para(w, cls="note") for w in warnings(data)],
-        html.section("Scores on the real test set", _scores_table(data), _plot(data)),
+        html.section(
+            "Scores on the real test set",
+            _scores_table(data),
+            *_verdict(data),
+            _plot(data),
+        ),
         html.section("Recall per class", _recall_table(data)),
         html.section("Leakage", *_leakage(data)),
     ]
@@ -148,6 +153,54 @@ def _plot(data: dict[str, Any]) -> str:
     ax.set_ylabel("score on the real test set")
     ax.legend(loc="upper center", ncols=len(METRIC_NAMES), fontsize="small")
     return html.svg(fig, "mean over seeds; error bars: sample std")
+
+
+def describe_comparison(c: dict[str, Any]) -> str:
+    """`+0.013 (3/3 seeds; spread 0.004: clear)`: a paired difference against its spread."""
+    if c["clear"] is None:
+        judged = "one fit each, no seed spread" if c["seeds"] > 1 else "one seed, no spread"
+    else:
+        judged = f"spread {c['spread']:.3f}: {'clear' if c['clear'] else 'within the spread'}"
+    return f"{c['difference']:+.3f} ({c['wins']}/{c['seeds']} seeds; {judged})"
+
+
+def verdict_rows(data: dict[str, Any]) -> list[list[str]]:
+    """Per metric: the winner, its lead over the next, accepted against each baseline."""
+    rows = []
+    for metric, v in data.get("verdict", {}).items():
+        rows.append(
+            [
+                metric.replace("_", " "),
+                f"{v['best']} ({describe_comparison(v['over_next'])} over "
+                f"{v['over_next']['baseline']})",
+                *[describe_comparison(c) for c in v["accepted_vs"]],
+            ]
+        )
+    return rows
+
+
+def _verdict(data: dict[str, Any]) -> list[str]:
+    rows = verdict_rows(data)
+    if not rows:
+        return []
+    return [
+        html.table(
+            [
+                "metric",
+                "best condition",
+                "accepted − all",
+                "accepted − oversample",
+                "accepted − real",
+            ],
+            rows,
+        ),
+        html.para(
+            "Differences are paired by seed: the mean of the per-seed differences, the seeds on "
+            "which accepted (or the best) scored higher, and the std of the per-seed differences. "
+            "A difference within the spread is not a finding.",
+            cls="note",
+        ),
+    ]
 
 
 def _leakage(data: dict[str, Any]) -> list[str]:
