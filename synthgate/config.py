@@ -79,12 +79,25 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     ),
 }
 
-RULE_KEYS = ("enabled", "min", "max", "on_missing")
+HARD_RULES = frozenset(
+    {
+        "quality_invalid",
+        "quality_words",
+        "quality_artifacts",
+        "quality_label_echo",
+        "dedup_real_exact",
+    }
+)
+"""Defect rules `tune` never moves unless told (`--unfreeze`): empty text, leftover tokens, an
+echoed label, a copy of a real row. No acceptance or F1 target is worth letting them back in."""
+
+RULE_KEYS = ("enabled", "min", "max", "on_missing", "hard")
 RULE_HELP = {
     "enabled": "false turns the rule off",
     "min": "reject rows below this",
     "max": "reject rows above this (for a flag, false rejects rows where it is true)",
     "on_missing": "'skip' lets a null through (counted); 'reject' fails it as <column>:missing",
+    "hard": "true: tune never moves this rule's bounds unless named in --unfreeze",
 }
 UNIQUE_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -142,7 +155,7 @@ def _params(cls: type[Scorer]) -> list:
 def default_config() -> dict[str, Any]:
     """The full default config as a plain dict (what `init-config` prints)."""
     rules = {
-        col: {"enabled": True, **rule, "on_missing": "skip"}
+        col: {"enabled": True, **rule, "on_missing": "skip", "hard": col in HARD_RULES}
         for col, (rule, _) in DEFAULT_RULES.items()
     }
     return {
@@ -221,7 +234,7 @@ def _checked(dotted: str, value: Any, default: Any) -> Any:
 
 def _new_rule(dotted: str, value: Any) -> dict[str, Any]:
     _check_rule(dotted, value)
-    return _check_bounds(dotted, {"enabled": True, "on_missing": "skip", **value})
+    return _check_bounds(dotted, {"enabled": True, "on_missing": "skip", "hard": False, **value})
 
 
 def _check_bounds(dotted: str, rule: dict[str, Any]) -> dict[str, Any]:
@@ -248,8 +261,8 @@ def _check_rule(dotted: str, value: Any) -> None:
             raise ConfigError(f"{dotted}.{key}: must be a finite number; got {item!r}")
         if key == "on_missing" and item not in ("skip", "reject"):
             raise ConfigError(f"{dotted}.on_missing: must be 'skip' or 'reject'; got {item!r}")
-        if key == "enabled" and not isinstance(item, bool):
-            raise ConfigError(f"{dotted}.enabled: must be true or false; got {item!r}")
+        if key in ("enabled", "hard") and not isinstance(item, bool):
+            raise ConfigError(f"{dotted}.{key}: must be true or false; got {item!r}")
 
 
 def build_scorers(config: dict[str, Any]) -> list:

@@ -40,7 +40,9 @@ def test_merge_overrides_only_what_is_given() -> None:
         "enabled": True,
         "max": 0.9,
         "on_missing": "skip",
+        "hard": False,
     }
+    assert merged["gate"]["rules"]["quality_artifacts"]["hard"] is True  # a defect rule
 
 
 @pytest.mark.parametrize(

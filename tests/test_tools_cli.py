@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import tomllib
 from pathlib import Path
 
@@ -90,6 +91,16 @@ def test_sample_then_tune_to_a_precision_then_regate(loop, capsys) -> None:
     assert code == 0, capsys.readouterr().err
     data = json.loads((out / "tuning.json").read_text())
     promised = data["target_precision"]
+    printed = capsys.readouterr().out
+    acc = data["suggestion"]["acceptance"]
+    assert f"acceptance: {acc['before']:,} -> {acc['after']:,} of {acc['rows']:,} rows" in printed
+    for change in data["suggestion"]["changes"]:
+        assert f"changed {change['knob']}: " in printed
+    assert re.search(r"precision on \d+ judged rows: [\d.]+ \[[\d.]+, [\d.]+\] -> ", printed)
+    assert "held (hard rules; --unfreeze to move): " in printed
+    assert "quality_artifacts" not in {
+        c["knob"].split(".")[0] for c in data["suggestion"]["changes"]
+    }
     assert (out / "tuning.html").is_file()
     new = loop["root"] / "regated"
     assert main(["regate", run, "--config", str(out / "suggested.toml"), "--out", str(new)]) == 0

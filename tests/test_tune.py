@@ -17,6 +17,7 @@ from synthgate.gate import numeric_column
 from synthgate.io.rundir import Run
 from synthgate.pipeline import gate_step
 from synthgate.regate import regate
+from synthgate.tune.changes import LOOSEN_WARN, describe
 from synthgate.tune.engine import shortest
 from synthgate.tune.labels import read_judgements
 from synthgate.tune.page import write_tuning
@@ -54,7 +55,9 @@ def hand_frame() -> pl.DataFrame:
 # The defaults with a two-sided similarity rule and the unique step over dedup_cluster.
 HAND_GATE = {
     "unique": {"column": "dedup_cluster"},
-    "rules": {"similarity_cosine": {"min": 0.5, "max": 0.98}},
+    # quality_words is a hard rule by default; here it is a plain knob for the mechanics
+    # (test_hard_rules_* below hold it)
+    "rules": {"similarity_cosine": {"min": 0.5, "max": 0.98}, "quality_words": {"hard": False}},
 }
 
 
@@ -516,3 +519,96 @@ def test_text_user_column_and_no_numeric_rule(tmp_path: Path) -> None:
     write_tuning(t, flags_only, tmp_path)
     with pytest.raises(SynthgateError, match=r"runs from 0\.8 .* to 0\.8 "):
         tune(flags_only, target_acceptance=0.5)
+
+
+def hard_run(frame: pl.DataFrame | None = None) -> Run:
+    """The hand run with quality_words hard again (as the default config has it)."""
+    return make_run(frame if frame is not None else hand_frame(), HARD)
+
+
+HARD = {"gate": {"rules": {"quality_words": {"hard": True}}}}
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        {"target_acceptance": 0.65},  # the loosest reachable with quality_words held
+        {"target_acceptance": 0.3},
+        {"judgements": judgements(JUDGED), "target_precision": 0.75, "resamples": 20},
+    ],
+)
+def test_hard_rules_never_move_unless_unfrozen(target: dict) -> None:
+    held = hard_run()
+    found = tune(held, **target)
+    assert found.config["gate"]["rules"]["quality_words"]["min"] == 1
+    assert found.data["hard"] == ["quality_words.min"]
+    assert "quality_words.min" in found.data["frozen"]
+    changed = [c["knob"] for c in found.data["suggestion"]["changes"]]
+    assert "quality_words.min" not in changed
+    free = tune(held, unfreeze=["quality_words"], **target)
+    assert free.data["hard"] == []
+    if "target_precision" in target:  # it moves quality_words once it may (tests above)
+        assert free.config["gate"]["rules"]["quality_words"]["min"] != 1
+    assert tune(held, unfreeze=["quality_words"], target_acceptance=0.8).config  # reachable
+    with pytest.raises(SynthgateError, match="out of reach"):
+        tune(held, target_acceptance=0.8)  # held, the loosest is 0.65
+
+
+def test_unfreeze_names_a_hard_rule() -> None:
+    with pytest.raises(SynthgateError, match=r"^--unfreeze similarity_cosine: not a hard rule"):
+        tune(hard_run(), unfreeze=["similarity_cosine"])
+
+
+def test_default_config_marks_the_defect_rules_hard() -> None:
+    rules = merge_config({})["gate"]["rules"]
+    hard = sorted(c for c, t in rules.items() if t["hard"])
+    assert hard == sorted(
+        ["quality_invalid", "quality_words", "quality_artifacts", "quality_label_echo",
+         "dedup_real_exact"]
+    )  # fmt: skip
+
+
+def test_objective_search_holds_hard_and_frozen_bounds() -> None:
+    from synthgate.tune.objective import bounds, held_bounds
+
+    held = hard_run()
+    assert ("quality_words", "min") in bounds(held)
+    assert held_bounds(held, [], []) == ["quality_words.min"]
+    assert held_bounds(held, [], ["quality_words"]) == []
+    with pytest.raises(SynthgateError, match=r"^--freeze nope"):
+        held_bounds(held, ["nope"], [])
+
+
+def test_the_suggestion_says_what_changed_and_marks_suggested_toml(
+    run: Run, tmp_path: Path
+) -> None:
+    t = tune(run, target_acceptance=0.8)
+    summary = t.data["suggestion"]
+    assert summary["acceptance"] == {"rows": 20, "before": 9, "after": 16}
+    assert summary["acceptance"]["after"] == regate(run, t.config).report["accepted"]
+    for c in summary["changes"]:
+        column, side = c["knob"].rsplit(".", 1)
+        alone = with_bound(run.config, column, side, c["new"])
+        base = run.frame["accepted"]
+        flipped = (regate(run, alone).frame["accepted"] != base).sum()
+        assert c["rows_changed"] == flipped, c
+    assert {c["knob"] for c in summary["changes"]} >= {"similarity_cosine.max"}
+    lines = describe(summary)
+    assert lines[-1] == "acceptance: 9 -> 16 of 20 rows (45.0% -> 80.0%)"
+    assert any(line.startswith("changed similarity_cosine.max: 0.98 -> ") for line in lines)
+    write_tuning(t, run, tmp_path)
+    text = (tmp_path / "suggested.toml").read_text()
+    marked = [line for line in text.splitlines() if line.endswith("(tune)")]
+    assert len(marked) == len(summary["changes"])
+    assert any(line.startswith("max = ") and "# was 0.98 (tune)" in line for line in marked)
+    assert load_config(tmp_path / "suggested.toml") == t.config  # comments change nothing
+
+
+def test_a_far_loosening_is_warned_about(run: Run) -> None:
+    t = tune(run, target_acceptance=0.8)
+    far = [c for c in t.data["suggestion"]["changes"] if c["quantile_change"] > LOOSEN_WARN]
+    assert far  # the loosest reachable moves some bound a long way
+    warned = t.data["suggestion"]["warnings"]
+    assert len(warned) == sum(c["direction"] == "loosened" for c in far)
+    assert all("look at those rows" in w for w in warned)
+    assert tune(run, target_acceptance=0.5).data["suggestion"]["warnings"] == []  # 1/19 only

@@ -92,6 +92,14 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
         help="columns or bounds (quality_artifacts, similarity_cosine.max) the "
         "targets must not move; repeatable",
     )
+    tune.add_argument(
+        "--unfreeze",
+        action="append",
+        default=[],
+        metavar="RULE[,RULE]",
+        help="hard rules (empty text, artifacts, label echo, real copies; `hard = true` in the "
+        "config) the targets may move after all; repeatable",
+    )
     tune.add_argument("--objective", choices=["macro-f1"], help="tune for a downstream score")
     tune.add_argument("--train", help="real training rows (with --objective)")
     tune.add_argument("--validation", help="real validation rows (with --objective)")

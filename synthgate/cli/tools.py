@@ -21,6 +21,7 @@ Say = Callable[[str], None]
 
 def tune_command(args: argparse.Namespace, say: Say) -> int:
     """`synthgate tune`: tuning.html, tuning.json, suggested.toml."""
+    from synthgate.tune.changes import describe
     from synthgate.tune.labels import read_judgements
     from synthgate.tune.page import write_tuning
     from synthgate.tune.tuning import tune
@@ -28,9 +29,10 @@ def tune_command(args: argparse.Namespace, say: Say) -> int:
     _check_objective(args)
     run = load_run(args.run)
     judgements = read_judgements(args.labels, run) if args.labels else None
+    freeze, unfreeze = _names(args.freeze), _names(args.unfreeze)
     suggested, extra = None, None
     if args.objective:
-        suggested, extra = _objective(args, run)
+        suggested, extra = _objective(args, run, freeze=freeze, unfreeze=unfreeze)
     tuning = tune(
         run,
         target_acceptance=args.target_acceptance,
@@ -38,14 +40,24 @@ def tune_command(args: argparse.Namespace, say: Say) -> int:
         target_precision=args.target_precision,
         seed=args.seed,
         extra=extra,
-        freeze=[name.strip() for arg in args.freeze for name in arg.split(",") if name.strip()],
+        freeze=freeze,
+        unfreeze=unfreeze,
+        suggested=suggested,
     )
     if suggested is not None:  # the downstream search chose the thresholds
-        tuning.config = suggested
         tuning.data["suggested_by"] = f"--objective {args.objective}"
     out = Path(args.out) if args.out else Path(args.run)
     write_tuning(tuning, run, out)
-    say(f"wrote {out}/ (tuning.html, tuning.json, suggested.toml)")
+    summary = tuning.data["suggestion"]
+    for line in describe(summary):
+        say(safe(line))
+    for line in _label_lines(tuning.data):
+        say(line)
+    for line in summary["warnings"]:
+        Console(stderr=True).print(f"warning: {safe(line)}", **PLAIN)
+    if tuning.data.get("hard"):
+        say(f"held (hard rules; --unfreeze to move): {', '.join(tuning.data['hard'])}")
+    say(f"wrote {out}/ (tuning.html, tuning.json, suggested.toml; changed keys marked '# was')")
     say(f"apply it: synthgate regate {args.run} --config {out / 'suggested.toml'} --out NEW_DIR")
     return 0
 
@@ -59,10 +71,36 @@ def _check_objective(args: argparse.Namespace) -> None:
         raise SynthgateError("--objective: give it or a --target-*, not both")
 
 
-def _objective(args: argparse.Namespace, run) -> tuple[dict, dict]:
+def _objective(args: argparse.Namespace, run, **held: list[str]) -> tuple[dict, dict]:
     from synthgate.tune.objective import tune_objective
 
-    return _on_splits(tune_objective, run, args, "validation", metric=args.objective)
+    return _on_splits(tune_objective, run, args, "validation", metric=args.objective, **held)
+
+
+def _names(values: list[str]) -> list[str]:
+    """`--freeze a,b --freeze c` -> [a, b, c]."""
+    return [name.strip() for arg in values for name in arg.split(",") if name.strip()]
+
+
+def _label_lines(data: dict) -> list[str]:
+    """Precision and recall on the judged rows before -> after, with their 95% intervals."""
+    if "labels" not in data:
+        return []
+    found = (data.get("target_precision") or data.get("target_acceptance") or {}).get("labels")
+    now = data["labels"]["current"]
+    out = []
+    for name in ("precision", "recall"):
+        after = f" -> {_ci(found[name])}" if found else ""
+        out.append(f"{name} on {data['labels']['judged']} judged rows: {_ci(now[name])}{after}")
+    return out
+
+
+def _ci(stat: dict) -> str:
+    value, (lo, hi) = stat["value"], stat["ci"]
+    if value is None:
+        return "undefined"
+    band = f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
+    return f"{value:.3f}{band}"
 
 
 def _on_splits(fn: Callable[..., Any], run, args: argparse.Namespace, held: str, **kw: Any) -> Any:

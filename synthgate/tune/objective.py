@@ -54,6 +54,8 @@ def tune_objective(
     names: tuple[str, str] = ("train", "validation"),
     progress: Progress | None = None,
     allow_overlap: bool = False,
+    freeze: Sequence[str] = (),
+    unfreeze: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(suggested config, trace section): thresholds maximising `metric` of real + accepted
     on `validation`, starting from the run's config and moving only on a strict gain."""
@@ -74,7 +76,12 @@ def tune_objective(
     )
     fit, regularisation = classifier_for(prep, classifier)
     objective = Objective(run, prep, OBJECTIVES[metric], seeds, fit)
-    knobs = [(c, side, values(run.frame[c], side, positions)) for c, side in bounds(run)]
+    held = set(freeze) | set(held_bounds(run, freeze, unfreeze))
+    knobs = [
+        (c, side, values(run.frame[c], side, positions))
+        for c, side in bounds(run)
+        if c not in held and f"{c}.{side}" not in held
+    ]
     best, trace = ascend(objective, run.config, knobs, rounds, progress)
     start, best_score = trace[0][3], objective(best)[0]
     leaked = leakage(run, prep.held)["all"]["test_rows"]
@@ -175,6 +182,17 @@ def accepted_mask(run: Run, config: dict[str, Any]) -> np.ndarray:
     """`accepted` of every run row under `config`, from the stored scores (as regate gates)."""
     gate = gate_for(config, run.frame)
     return gate_frame(run.frame, gate, id_col=run.id_col)["accepted"].to_numpy()
+
+
+def held_bounds(run: Run, freeze: Sequence[str], unfreeze: Sequence[str]) -> list[str]:
+    """Bounds the search may not move: hard rules' (less `unfreeze`), checked as tune checks
+    them, and `freeze` names checked against the run's bounds."""
+    from synthgate.tune.engine import build_problem
+    from synthgate.tune.tuning import frozen, hard_knobs
+
+    problem = build_problem(run.frame, run.config)
+    frozen(problem, freeze)  # an unknown --freeze name is an error here too
+    return hard_knobs(problem, run.config, unfreeze)
 
 
 def bounds(run: Run) -> list[tuple[str, str]]:

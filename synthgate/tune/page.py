@@ -10,6 +10,7 @@ from synthgate import config as cfg
 from synthgate import html
 from synthgate.io.files import write_text
 from synthgate.io.rundir import Run
+from synthgate.tune.changes import mark_changes
 
 if TYPE_CHECKING:
     from synthgate.tune.tuning import Tuning
@@ -22,7 +23,8 @@ def write_tuning(tuning: Tuning, run: Run, out_dir: str | Path) -> Path:
     """Write tuning.html, tuning.json and suggested.toml atomically into `out_dir`."""
     out = Path(out_dir)
     write_text(out / "tuning.json", json.dumps(tuning.data, indent=2, allow_nan=False) + "\n")
-    write_text(out / "suggested.toml", cfg.dumps(tuning.config))
+    changes = tuning.data.get("suggestion", {}).get("changes", [])
+    write_text(out / "suggested.toml", mark_changes(cfg.dumps(tuning.config), changes))
     write_text(out / "tuning.html", render_tuning(tuning, run))
     return out
 
@@ -43,6 +45,28 @@ def render_tuning(tuning: Tuning, run: Run) -> str:
         )
     title = f"synthgate tuning: {run.path.name}" if run.path else "synthgate tuning"
     return html.page(title, parts)
+
+
+def outcome(data: dict[str, Any]) -> list[str]:
+    """What applying suggested.toml changes, checked by the gate itself: each changed bound with
+    the rows it alone flips, acceptance before and after, and the warnings."""
+    found = data.get("suggestion")
+    if not found or not found["changes"]:
+        return []
+    acc = found["acceptance"]
+    rows = [
+        [c["knob"], c["old"], c["new"], c["direction"], c["rows_changed"]] for c in found["changes"]
+    ]
+    parts = [
+        html.table(
+            ["bound", "old", "new", "", "rows that change outcome (this bound alone)"], rows
+        ),
+        html.para(
+            f"Accepted after regate: {acc['before']:,} -> {acc['after']:,} of {acc['rows']:,} rows."
+        ),
+    ]
+    parts += [html.para(f"Warning: {w}", "note") for w in found["warnings"]]
+    return parts
 
 
 def _moved(data: dict[str, Any]) -> dict[str, float | int]:
@@ -96,7 +120,9 @@ def suggestion(data: dict[str, Any]) -> str:
         note = "No target asked: suggested.toml is the run's config."
         if "suggested_by" in data:
             note = f"suggested.toml holds the thresholds chosen by {data['suggested_by']} (below)."
-        return html.section("Suggestion", html.para(note, "note"), anchor="suggestion")
+        return html.section(
+            "Suggestion", html.para(note, "note"), *outcome(data), anchor="suggestion"
+        )
     rows = [
         [c["knob"], c["old"], c["new"], c["old_quantile"], c["new_quantile"], c["change"]]
         for c in t["changes"]
@@ -107,12 +133,13 @@ def suggestion(data: dict[str, Any]) -> str:
         "`synthgate regate RUN --config suggested.toml --out NEW` applies the suggestion."
     )
     if data.get("frozen"):
-        unit += f" Held where they are (--freeze): {', '.join(data['frozen'])}."
+        unit += f" Held where they are (--freeze, hard rules): {', '.join(data['frozen'])}."
     return html.section(
         "Suggestion",
         html.para(said),
         html.table(header, rows),
         html.para(unit, "note"),
+        *outcome(data),
         anchor="suggestion",
     )
 

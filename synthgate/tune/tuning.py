@@ -19,6 +19,7 @@ import polars as pl
 from synthgate.config import merge_config
 from synthgate.errors import SynthgateError
 from synthgate.io.rundir import Run
+from synthgate.tune.changes import suggestion_changes
 from synthgate.tune.engine import Problem, build_problem
 from synthgate.tune.labels import RESAMPLES, Judged, read_judgements
 from synthgate.tune.precision import reach_precision, sweep_labels
@@ -47,11 +48,15 @@ def tune(
     extra: dict[str, Any] | None = None,
     resamples: int = RESAMPLES,
     freeze: Sequence[str] = (),
+    unfreeze: Sequence[str] = (),
+    suggested: dict[str, Any] | None = None,
 ) -> Tuning:
     """Sweeps of every knob of `run`'s gate; with `judgements` (see read_judgements) precision,
     recall and F1 along them; thresholds for `target_acceptance` or `target_precision`; `extra`
     ({"title", "note", "header", "rows"}) is one more section of tuning.html; `freeze` names
-    columns or bounds (`quality_artifacts`, `similarity_cosine.max`) the targets may not move."""
+    columns or bounds (`quality_artifacts`, `similarity_cosine.max`) the targets may not move;
+    rules marked `hard` (see config.HARD_RULES) are held too unless named in `unfreeze`.
+    `suggested` is a config chosen elsewhere (`tune --objective`), reported as the suggestion."""
     _check_args(target_acceptance, judgements, target_precision, seed, resamples)
     problem = build_problem(run.frame, run.config)
     data: dict[str, Any] = {
@@ -60,7 +65,8 @@ def tune(
         "fixed": fixed_effects(problem),
     }
     positions = problem.current()
-    searched = frozen(problem, freeze)
+    held = hard_knobs(problem, run.config, unfreeze)
+    searched = frozen(problem, [*freeze, *held])
     judged = None
     if judgements is not None:
         judged = Judged(problem, run.frame[run.id_col], judgements, seed=seed, resamples=resamples)
@@ -75,12 +81,34 @@ def tune(
     if target_precision is not None:
         assert judged is not None  # _check_args
         positions, data["target_precision"] = reach_precision(searched, judged, target_precision)
-    if freeze:
+    if freeze or held:
         data["frozen"] = sorted(k.name for k in searched.knobs if k.lo == k.hi)
+    data["hard"] = held
     if extra is not None:
         data["extra"] = _extra(extra)
-    suggested = problem.with_positions(copy.deepcopy(run.config), positions)
-    return Tuning(data, merge_config(suggested))
+    if suggested is None:
+        suggested = problem.with_positions(copy.deepcopy(run.config), positions)
+    suggested = merge_config(suggested)
+    data["suggestion"] = suggestion_changes(run, suggested)
+    return Tuning(data, suggested)
+
+
+def hard_knobs(problem: Problem, config: dict[str, Any], unfreeze: Sequence[str]) -> list[str]:
+    """Bounds of rules marked `hard` that no target may move, less those in `unfreeze` (each
+    of which must name a hard rule)."""
+    rules = config["gate"]["rules"]
+    hard = {c for c, t in rules.items() if t.get("enabled", True) and t.get("hard", False)}
+    for name in unfreeze:
+        if name.split(".")[0] not in hard:
+            raise SynthgateError(
+                f"--unfreeze {name}: not a hard rule; hard: {', '.join(sorted(hard)) or '(none)'}"
+            )
+    free = set(unfreeze)
+    return sorted(
+        k.name
+        for k in problem.knobs
+        if k.column in hard and k.column not in free and k.name not in free
+    )
 
 
 def frozen(problem: Problem, names: Sequence[str]) -> Problem:
