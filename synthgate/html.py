@@ -22,7 +22,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.text { max-width: 60em; white-space: pre-wrap; word-break: break-word; }
 .note { color: #555; } .grid { display: flex; flex-wrap: wrap; gap: 1em; }
 .grid figure { margin: 0; } figcaption { font-size: .9em; color: #555; }
-nav a { margin-right: 1em; }
+nav ul { display: flex; flex-wrap: wrap; gap: .2em 1.2em; list-style: none; padding: 0; }
+summary { cursor: pointer; } summary h2 { display: inline-block; margin: 1.2em 0 .2em; }
+details > summary::marker { font-size: 1.2em; }
 """
 
 
@@ -42,10 +44,15 @@ def page(title: str, body: Iterable[str]) -> str:
     )
 
 
-def section(title: str, *parts: str, anchor: str = "") -> str:
-    """An <h2> section; `anchor` gives it an id for the page's navigation."""
+def section(title: str, *parts: str, anchor: str = "", folded: bool = False) -> str:
+    """An <h2> section; `anchor` gives it an id for the page's navigation. `folded` puts its
+    content in a closed <details> (a click opens it; no script)."""
     ident = f" id='{esc(anchor)}'" if anchor else ""
-    return f"<section{ident}><h2>{esc(title)}</h2>\n" + "\n".join(parts) + "\n</section>"
+    body = "\n".join(parts)
+    if folded:
+        head = f"<details><summary><h2>{esc(title)}</h2></summary>\n"
+        return f"<section{ident}>{head}{body}\n</details></section>"
+    return f"<section{ident}><h2>{esc(title)}</h2>\n{body}\n</section>"
 
 
 def para(text: str, cls: str = "") -> str:

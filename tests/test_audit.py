@@ -250,14 +250,18 @@ def test_pair_table_keeps_the_pairs_sharing_most_rows() -> None:
     assert "5 more pairs share fewer rows" in pairs([f"r{i}" for i in range(n)], counts)
 
 
-def test_example_rows_per_rule(page: str) -> None:
+def test_rejected_rows_are_grouped_by_what_rejected_them(page: str) -> None:
     part = section(page, "examples")
-    assert [r[0] for r in rows(block(part, "similarity_cosine"))] == ["a", "b", "e"]
-    assert [r[0] for r in rows(block(part, "quality_words"))] == ["b"]
+    assert [r[0] for r in rows(block(part, "similarity_cosine"))] == ["a", "e"]
+    b = rows(block(part, "quality_invalid + quality_words + similarity_cosine"))
+    assert [r[0] for r in b] == ["b"]
+    assert b[0][-2] == "quality_invalid; quality_words<1; similarity_cosine<0.5"  # every reason
     unique = rows(block(part, "unique"))
     assert unique[0][:5] == ["h", "y", "d", "false", "duplicate_of:d"]
     text = {r[0]: r[-1] for r in rows(block(part, "similarity_cosine"))}["e"]
     assert text == LONG[:240] + "…"
+    shown = [r[0] for r in rows(part)]
+    assert sorted(shown) == ["a", "b", "e", "h"]  # each rejected row exactly once
 
 
 def test_examples_stop_at_five_per_rule() -> None:
@@ -266,20 +270,37 @@ def test_examples_stop_at_five_per_rule() -> None:
     assert [r[0] for r in rows(block(part, "similarity_cosine"))] == list("abcde")
 
 
-def test_examples_cover_both_sides_and_prefer_rows_rejected_by_one_reason() -> None:
+def test_a_loop_is_one_group_and_its_gopher_reasons_one_entry() -> None:
+    loop = "buy now " * 12
     frame = pl.DataFrame(
         {
-            "id": list("abcdefghijkl"),
-            "text": ["t"] * 12,
-            "similarity_cosine": [0.1] * 6 + [0.99] * 6,
-            "quality_words": [0, 0] + [5] * 10,  # a and b also fail quality_words
+            "id": list("abcdef"),
+            "text": [loop, loop + "x", "fine text here", "t", "t", "t"],
+            "similarity_cosine": [0.7, 0.7, 0.7, 0.1, 0.1, 0.1],
+            "repetition_top_2gram_frac": [0.9, 0.9, 0.0, 0.0, 0.0, 0.0],
+            "repetition_top_3gram_frac": [0.9, 0.9, 0.0, 0.0, 0.0, 0.0],
+            "repetition_dup_5gram_frac": [0.8, 0.8, 0.0, 0.0, 0.0, 0.0],
+            "repetition_loop_frac": [0.9, 0.1, 0.0, 0.0, 0.0, 0.0],
         }
     )
-    part = block(section(render_report(hand_run(frame)), "examples"), "similarity_cosine")
-    low, high = part.split("<p>similarity_cosine&gt;0.98</p>")
-    # five of the six low rows: the four rejected by this reason alone, then a (before b)
-    assert [r[0] for r in rows(low)] == ["a", "c", "d", "e", "f"]
-    assert [r[0] for r in rows(high)] == list("ghijk")
+    page = render_report(hand_run(frame))
+    part = section(page, "examples")
+    headings = re.findall(r"<h3[^>]*>(.*?)</h3>", part)
+    gopher = "repetition n-gram rules (Gopher)"
+    # largest group first (ties by name); the three Gopher rules are one family
+    assert [std_html.unescape(h) for h in headings] == [
+        "similarity_cosine",
+        gopher,
+        f"{gopher} + repetition_loop_frac",
+    ]
+    a = rows(block(part, std_html.escape(f"{gopher} + repetition_loop_frac", quote=True)))
+    assert a[0][0] == "a" and a[0][-2] == f"repetition_loop_frac>0.5; {gopher}: 3 rules"
+    shown = [r[0] for r in rows(part)]
+    assert len(shown) == len(set(shown)) == 5
+    pairs = rows(section(page, "co-rejection"))
+    assert all(not (p[0].startswith("repetition_top") and p[1].startswith("repetition_top"))
+               for p in pairs)  # fmt: skip
+    assert [p[:3] for p in pairs if "repetition_loop_frac" in p[:2]]  # across families: shown
 
 
 def test_rows_either_side_of_each_threshold(page: str) -> None:
@@ -394,11 +415,25 @@ def test_page_draws_in_chromium(tmp_path: Path) -> None:
             view.on("pageerror", lambda e: errors.append(str(e)))
             view.on("request", lambda r: requests.append(r.url))
             view.goto(target.as_uri())
+            # the first screen answers "how many were kept, and why not the rest"
+            first = view.evaluate(
+                """() => [...document.querySelectorAll('#acceptance svg')]
+                       .map(e => e.getBoundingClientRect().bottom)"""
+            )
+            lead = view.inner_text("#acceptance p")
+            folded = view.evaluate(
+                "[...document.querySelectorAll('details')].filter(d => !d.open).length"
+            )
+            height = view.evaluate("document.documentElement.scrollHeight")
             png = view.screenshot(full_page=True)
         finally:
             browser.close()
     assert errors == []
     assert requests == [target.as_uri()]  # nothing fetched beside the page itself
+    assert lead == "Kept 4 of 8 candidates (50.0%); rejected 4."
+    assert len(first) == 2 and max(first) < 900  # per-label bars and per-rule bars
+    assert folded == len(SECTIONS) - 1  # all but the decision wait for a click
+    assert height < 1800
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
     packed = pixels @ np.array([1 << 16, 1 << 8, 1])
     assert (packed != 0xFFFFFF).mean() > 0.05  # not a blank (white) page

@@ -11,21 +11,22 @@ from synthgate import html
 from synthgate.config import gate_for
 from synthgate.gate import Gate, format_bound
 from synthgate.io.rundir import Run
-from synthgate.report.plots import co_rejection, distributions
-from synthgate.report.rows import examples, near_thresholds
+from synthgate.report.plots import co_rejection, count_bars, distributions, share_bars
+from synthgate.report.rows import examples, family_rejections, near_thresholds
 
-SECTIONS = (
-    ("manifest", "Run"),
-    ("acceptance", "Acceptance"),
+SECTIONS = (  # the decision first, then what a person tunes from, the record last
+    ("acceptance", "What was kept, and why the rest was not"),
     ("rules", "Rules"),
     ("scores", "Score distributions"),
-    ("co-rejection", "Co-rejection"),
-    ("examples", "Example rows per rule"),
     ("near", "Rows near each threshold"),
+    ("examples", "Rejected rows, grouped by what rejected them"),
+    ("co-rejection", "Co-rejection"),
     ("novelty", "Novelty against the real set"),
     ("discriminator", "Discriminator"),
     ("diversity", "Diversity"),
+    ("manifest", "Run"),
 )
+OPEN = {"acceptance"}  # every other section is folded until clicked
 UNRECORDED = "(not recorded)"
 
 
@@ -35,7 +36,7 @@ def render_report(run: Run) -> str:
     unique = gate.unique.column if gate.unique else None
     parts = {
         "manifest": manifest(run),
-        "acceptance": acceptance(run.report),
+        "acceptance": acceptance(run.report, family_rejections(run)),
         "rules": rules(run.report, gate),
         "scores": distributions(run, gate.rules),
         "co-rejection": co_rejection(run.report),
@@ -47,7 +48,10 @@ def render_report(run: Run) -> str:
     }
     title = f"synthgate run: {run.path.name}" if run.path else "synthgate run report"
     body = [navigation()]
-    body += [html.section(name, *parts[anchor], anchor=anchor) for anchor, name in SECTIONS]
+    body += [
+        html.section(name, *parts[anchor], anchor=anchor, folded=anchor not in OPEN)
+        for anchor, name in SECTIONS
+    ]
     return html.page(title, body)
 
 
@@ -110,14 +114,19 @@ def _rate(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "–"
 
 
-def acceptance(report: dict[str, Any]) -> list[str]:
-    """Accepted and rejected rows overall and per label."""
+def acceptance(
+    report: dict[str, Any], families: list[tuple[str, int, int]] | None = None
+) -> list[str]:
+    """The decision: kept overall and per label (numbers and bars), rejections per rule."""
     rows, acc, rej = report["rows"], report["accepted"], report["rejected"]
     out = [
+        html.para(f"Kept {acc:,} of {rows:,} candidates ({_rate(acc, rows)}); rejected {rej:,}."),
+        *acceptance_bars(report),
+        *rejection_bars(report, families),
         html.table(
             ["rows", "accepted", "rejected", "acceptance rate"],
             [(rows, acc, rej, _rate(acc, rows))],
-        )
+        ),
     ]
     if acc == 0 or rej == 0:
         what = "accepted: every row failed at least one rule" if acc == 0 else "rejected"
@@ -138,6 +147,29 @@ def acceptance(report: dict[str, Any]) -> list[str]:
     out.append("<h3>Per label</h3>")
     out.append(html.table(["label", "rows", "accepted", "rejected", "acceptance rate"], body))
     return out
+
+
+def acceptance_bars(report: dict[str, Any]) -> list[str]:
+    """One bar per label (and overall): accepted and rejected shares."""
+    by_label = report.get("acceptance_by_label") or {}
+    bars = [("all", report["accepted"], report["rows"])]
+    bars += [(str(k), e["accepted"], e["rows"]) for k, e in by_label.items()]
+    if not report["rows"]:
+        return []
+    return [html.inline_figure(share_bars(bars), "accepted (left) and rejected rows, per label")]
+
+
+def rejection_bars(report: dict[str, Any], families: list | None) -> list[str]:
+    """Rows each rule (or family) rejected, and (darker) rows it alone rejected, most first."""
+    if not families:
+        return []
+    return [
+        html.inline_figure(
+            count_bars(families, report["rows"]),
+            "rows rejected by each rule (light) and by that rule alone (dark); "
+            "the Gopher repetition rules are counted as one family",
+        )
+    ]
 
 
 def _bound(value: float | bool | None, kind: str) -> str:

@@ -5,6 +5,7 @@ per column; matplotlib only draws the few dozen bins."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ SIDES = ("accepted", "rejected")
 CELL = {"ha": "center", "va": "center", "fontsize": 7}
 ANNOTATE_UP_TO = 12  # rules: beyond this the heat map's cells are too small for numbers
 MAX_PAIRS = 40  # rows of the pair table: 24 rules make 276 pairs, most of them noise
+LOG_FROM = 0.5  # a histogram whose fullest bin holds more than this share of rows is log-scaled
+BAR_ROW, BAR_LABEL, BAR_WIDTH = 16, 230, 520  # pixels: one bar's height, label and bar widths
 
 
 def bin_edges(values: np.ndarray, integer: bool, marks: list[float]) -> np.ndarray:
@@ -71,10 +74,12 @@ def histogram(
         (REJECTED, f"rejected ({int(r.sum()):,})"),
         *((LINE, f"{kind} {format_bound(mark)}") for kind, mark in marks),
     ]
-    drawn = stacked_bars(name, edges, a, r, [m for _, m in marks], legend)
+    log = bool((a + r).max() > LOG_FROM * v.size)
+    drawn = stacked_bars(name, edges, a, r, [m for _, m in marks], legend, log=log)
     outside = int(((v < edges[0]) | (v > edges[-1])).sum())
     notes = [f"{nulls:,} null not drawn"] if nulls else []
     notes += [f"{outside:,} beyond the plotted range drawn in the end bins"] if outside else []
+    notes += ["counts on a log scale: most rows sit in one bin"] if log else []
     extra = f" ({'; '.join(notes)})" if notes else ""
     return html.inline_figure(drawn, f"{name}: accepted and rejected rows, stacked{extra}")
 
@@ -86,21 +91,29 @@ def stacked_bars(
     upper: np.ndarray,
     marks: list[float],
     legend: list[tuple[str, str]],
+    log: bool = False,
 ) -> str:
     """A stacked histogram as SVG markup, drawn by hand: a few dozen rectangles and labels cost
-    microseconds, where a matplotlib figure costs a tenth of a second (22 on one page)."""
+    microseconds, where a matplotlib figure costs a tenth of a second (22 on one page). `log`
+    draws counts on a log(1 + n) axis, so a tail of a few rows beside one full bin shows."""
     left, right, top, bottom = MARGIN
     width, height = round(PLOT_SIZE[0] * 96), round(PLOT_SIZE[1] * 96)
     plot_w, plot_h = width - left - right, height - top - bottom
     x0, x1 = float(edges[0]), float(edges[-1])
-    y_ticks = nice_ticks(0.0, float(max((lower + upper).max(), 1)))
-    y_top = y_ticks[-1]
+    peak = float(max((lower + upper).max(), 1))
+    if log:
+        y_ticks = [0.0, *(10.0**k for k in range(int(np.floor(np.log10(peak))) + 1))]
+        y_top = peak
+    else:
+        y_ticks = nice_ticks(0.0, peak)
+        y_top = y_ticks[-1]
 
     def sx(x: float) -> float:
         return left + (x - x0) / (x1 - x0) * plot_w
 
     def sy(y: float) -> float:
-        return top + plot_h - y / y_top * plot_h
+        share = np.log1p(y) / np.log1p(y_top) if log else y / y_top
+        return top + plot_h - float(share) * plot_h
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -130,7 +143,7 @@ def stacked_bars(
             )
     out.append(
         f'<text transform="translate(9 {top + plot_h / 2:.1f}) rotate(-90)" font-size="8" '
-        'text-anchor="middle">rows</text>'
+        f'text-anchor="middle">{"rows (log scale)" if log else "rows"}</text>'
     )
     for mark in marks:
         out.append(
@@ -234,6 +247,74 @@ def flag_table(frame: pl.DataFrame, flags: list[str]) -> str:
     return html.table(header, rows)
 
 
+def share_bars(bars: list[tuple[str, int, int]]) -> str:
+    """(name, accepted, rows) as horizontal bars: accepted from the left, rejected after."""
+    width, height = BAR_LABEL + BAR_WIDTH + 200, BAR_ROW * len(bars) + 4
+    out = [_svg_head(width, height)]
+    for i, (name, acc, rows) in enumerate(bars):
+        y, share = 2 + BAR_ROW * i, acc / rows if rows else 0.0
+        out.append(_label(name, y))
+        out.append(_rect(BAR_LABEL, y, BAR_WIDTH * share, ACCEPTED))
+        out.append(_rect(BAR_LABEL + BAR_WIDTH * share, y, BAR_WIDTH * (1 - share), REJECTED))
+        out.append(_value(f"{acc:,} of {rows:,} ({100 * share:.1f}%)", y))
+    return "".join([*out, "</svg>"])
+
+
+def count_bars(found: list[tuple[str, int, int]], rows: int) -> str:
+    """(rule, rejected by, rejected only by) as horizontal bars on a shared scale."""
+    top = max(max(v for _, v, _ in found), 1)
+    width, height = BAR_LABEL + BAR_WIDTH + 200, BAR_ROW * len(found) + 4
+    out = [_svg_head(width, height)]
+    for i, (name, by, only) in enumerate(found):
+        y = 2 + BAR_ROW * i
+        out.append(_label(name, y))
+        out.append(_rect(BAR_LABEL, y, BAR_WIDTH * by / top, "#f4a582"))
+        out.append(_rect(BAR_LABEL, y, BAR_WIDTH * only / top, REJECTED))
+        share = f"{100 * by / rows:.1f}%" if rows else ""
+        out.append(_value(f"{by:,} ({share}), alone {only:,}", y))
+    return "".join([*out, "</svg>"])
+
+
+def _svg_head(width: int, height: int) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">'
+    )
+
+
+def _label(name: str, y: int) -> str:
+    shown = name if len(name) <= 34 else name[:33] + "…"
+    return (
+        f'<text x="{BAR_LABEL - 6}" y="{y + BAR_ROW - 5}" text-anchor="end">'
+        f"{html.esc(shown)}</text>"
+    )
+
+
+def _rect(x: float, y: int, w: float, colour: str) -> str:
+    size = f'width="{max(w, 0):.1f}" height="{BAR_ROW - 3}"'
+    return f'<rect x="{x:.1f}" y="{y}" {size} fill="{colour}"/>'
+
+
+def _value(text: str, y: int) -> str:
+    return f'<text x="{BAR_LABEL + BAR_WIDTH + 6}" y="{y + BAR_ROW - 5}">{html.esc(text)}</text>'
+
+
+GOPHER = re.compile(
+    r"repetition_(top_\d+gram_frac|dup_\d+gram_frac|dup_line_frac|dup_line_char_frac)"
+)
+"""The Gopher repetition rules: one loop fails most of them at once, so they are one family."""
+GOPHER_NAME = "repetition n-gram rules (Gopher)"
+
+
+def family(rule: str) -> str:
+    """The family a rule belongs to: GOPHER_NAME for the Gopher repetition rules, else itself."""
+    return GOPHER_NAME if GOPHER.fullmatch(rule) else rule
+
+
+def same_family(a: str, b: str) -> bool:
+    return family(a) == family(b)
+
+
 def co_rejection(report: dict[str, Any]) -> list[str]:
     """Heat map and table of rows rejected by each pair of rules (diagonal: the rule's own)."""
     co = report.get("co_rejection") or {}
@@ -245,7 +326,8 @@ def co_rejection(report: dict[str, Any]) -> list[str]:
         "Each cell counts the rows rejected by both the row's rule and the column's rule; the "
         "diagonal is the rule's own count. Colour: the share of the row rule's rejections that "
         "the column rule also rejected (1 = every row it rejects, the other rejects too). The "
-        "table below lists every pair that shares a rejected row."
+        "table below lists the pairs of rules from different families that share a rejected "
+        f"row ({GOPHER_NAME}, which one loop fails together, are one family)."
     )
     return [
         intro,
@@ -258,13 +340,18 @@ def pairs(rules: list[str], counts: np.ndarray) -> str:
     """The MAX_PAIRS pairs of rules that rejected the most rows together: a long table stays
     narrow where a matrix of two dozen rule names would not."""
     n = len(rules)
-    both = [(i, j) for i in range(n) for j in range(i + 1, n) if counts[i, j]]
+    both = [
+        (i, j)
+        for i in range(n)
+        for j in range(i + 1, n)
+        if counts[i, j] and not same_family(rules[i], rules[j])
+    ]
     body = [
         [rules[i], rules[j], int(counts[i, j]), *_shares(counts, i, j)]
         for i, j in sorted(both, key=lambda p: (-counts[p], p))
     ]
     if not body:
-        return html.para("No row was rejected by more than one rule.", "note")
+        return html.para("No two rules of different families rejected the same row.", "note")
     header = ["rule", "other rule", "rows rejected by both", "share of rule's", "share of other's"]
     table = html.table(header, body[:MAX_PAIRS])
     if len(body) <= MAX_PAIRS:

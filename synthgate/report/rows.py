@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from synthgate import html
 from synthgate.gate import Rule, format_bound, rules_of
 from synthgate.io.rundir import Run
-from synthgate.report.plots import rule_values
+from synthgate.report.plots import GOPHER_NAME, family, rule_values
 
 EXAMPLES = 5  # rows shown per rule: enough to see what it catches, short enough to scan
 NEAR = 3  # rows shown on each side of each threshold
@@ -20,57 +22,79 @@ def short(text: object, limit: int = TEXT_CHARS) -> str:
     return value if len(value) <= limit else value[:limit] + "…"
 
 
-def example_rows(run: Run) -> dict[str, list[dict[str, list[int]]]]:
-    """Rule -> reason -> up to EXAMPLES row numbers it rejected: rows this reason alone rejected
-    first, then input order. Both sides of a two-sided rule get their own examples."""
+MAX_GROUPS = 12  # groups of examples shown; the rest are counted
+
+
+def example_groups(run: Run) -> list[tuple[str, int, list[int]]]:
+    """(group, rows in it, up to EXAMPLES row numbers) per distinct set of rejecting rules, the
+    Gopher repetition rules counted as one family and every duplicate_of:<id> as `unique`:
+    each rejected row is in exactly one group. Largest group first; rows in input order."""
+    per_row = _row_families(run)
+    if per_row is None:
+        return []
+    grouped = (
+        per_row.with_columns(pl.col("group").list.join(" + "))
+        .group_by("group")
+        .agg(n=pl.len(), rows=pl.col("_row").sort().head(EXAMPLES))
+        .sort(["n", "group"], descending=[True, False])
+    )
+    return [(g, n, rows) for g, n, rows in grouped.iter_rows()]
+
+
+def family_rejections(run: Run) -> list[tuple[str, int, int]]:
+    """(rule or family, rows it rejected, rows it alone rejected), most rows first: the
+    Gopher repetition rules are one family (a loop fails most of them at once)."""
+    per_row = _row_families(run)
+    if per_row is None:
+        return []
+    counted = (
+        per_row.with_columns(alone=pl.col("group").list.len() == 1)
+        .explode("group")
+        .group_by("group")
+        .agg(by=pl.len(), only=pl.col("alone").sum())
+        .sort(["by", "group"], descending=[True, False])
+    )
+    return [(g, int(b), int(o)) for g, b, o in counted.iter_rows()]
+
+
+def _row_families(run: Run) -> pl.DataFrame | None:
+    """Per rejected row (`_row`): the sorted list of rule families that rejected it."""
     reasons = (
-        run.frame.select(
-            pl.int_range(pl.len()).alias("_row"),
-            pl.col("reasons"),
-            _shared=pl.col("reasons").list.len() > 1,
-        )
+        run.frame.select(pl.int_range(pl.len()).alias("_row"), pl.col("reasons"))
         .filter(pl.col("reasons").list.len() > 0)
         .explode("reasons")
     )
-    # Examples per reason, with every duplicate_of:<id> one reason.
-    reasons = reasons.with_columns(
-        rule=rules_of(reasons["reasons"]),
-        reasons=pl.when(pl.col("reasons").str.starts_with("duplicate_of:"))
-        .then(pl.lit("duplicate_of"))
-        .otherwise("reasons"),
+    if reasons.height == 0:
+        return None
+    rules = rules_of(reasons["reasons"])
+    families = {r: family(r) for r in rules.unique().drop_nulls()}
+    return (
+        reasons.with_columns(group=rules.replace_strict(families, default="?"))
+        .group_by("_row")
+        .agg(pl.col("group").unique().sort())
     )
-    picked = (
-        reasons.sort("reasons", "_shared", "_row")
-        .group_by("reasons", maintain_order=True)
-        .head(EXAMPLES)
-        .sort("_row")
-    )
-    out: dict[str, dict[str, list[int]]] = {}
-    for reason, row, name in picked.select("reasons", "_row", "rule").iter_rows():
-        out.setdefault(name, {}).setdefault(reason, []).append(row)
-    return out
 
 
 def examples(run: Run, unique_column: str | None) -> list[str]:
-    """Up to EXAMPLES rejected rows per reason, most frequent rule first."""
-    found = example_rows(run)
+    """Up to EXAMPLES rejected rows per group of rejecting rules, each row once."""
+    found = example_groups(run)
     if not found:
         return [html.para("No row was rejected.", "note")]
-    order = list(run.report.get("rejected_by_rule") or {})
-    order += [r for r in found if r not in order]
     intro = (
-        f"Up to {EXAMPLES} rejected rows per reason (both sides of a two-sided rule), rows "
-        f"rejected by that reason alone first; text is cut at {TEXT_CHARS} characters and every "
-        "reason of each row is listed."
+        f"Rejected rows grouped by the set of rules that rejected them, largest group first: "
+        f"each row appears once, with all its reasons; up to {EXAMPLES} rows per group, text cut "
+        f"at {TEXT_CHARS} characters. {GOPHER_NAME} count as one family."
     )
     out = [html.para(intro)]
-    for rule in (r for r in order if r in found):
-        value_col = unique_column if rule == "unique" else rule
-        out.append(f"<h3>{html.esc(rule)}</h3>")
-        for reason, rows in sorted(found[rule].items()):
-            if len(found[rule]) > 1:
-                out.append(html.para(reason))
-            out.append(rows_table(run, rows, value_col))
+    for group, n, rows in found[:MAX_GROUPS]:
+        value_col = unique_column if group == "unique" else group
+        out.append(f"<h3>{html.esc(group)}</h3>")
+        out.append(html.para(f"{n:,} rows", "note"))
+        out.append(rows_table(run, rows, value_col))
+    if len(found) > MAX_GROUPS:
+        rest = sum(n for _, n, _ in found[MAX_GROUPS:])
+        more = f"{len(found) - MAX_GROUPS} smaller groups ({rest:,} rows) are not shown."
+        out.append(html.para(more, "note"))
     return out
 
 
@@ -91,9 +115,25 @@ def rows_table(
     body = []
     for i, row in enumerate(sub.iter_rows(named=True)):
         cells = [*(lead[i] if lead else []), *(row[n] for n in names), row["accepted"]]
-        cells += ["; ".join(row["reasons"] or []), short(row[run.text_col])]
+        cells += [compact_reasons(row["reasons"] or []), short(row[run.text_col])]
         body.append(cells)
     return html.table(header, body, text_cols=(len(header) - 1,))
+
+
+def compact_reasons(reasons: list[str]) -> str:
+    """A row's reasons, the Gopher repetition rules folded into one entry."""
+    gopher = [r for r in reasons if family(rule_of(r)) == GOPHER_NAME]
+    rest = [r for r in reasons if r not in gopher]
+    if len(gopher) > 1:
+        rest.append(f"{GOPHER_NAME}: {len(gopher)} rules")
+    else:
+        rest += gopher
+    return "; ".join(rest)
+
+
+def rule_of(reason: str) -> str:
+    """The rule a reason names: `quality_words<1` -> quality_words."""
+    return re.split(r"[<>:]", reason.removeprefix("not:"), maxsplit=1)[0]
 
 
 def near_rows(values: pl.Series, kind: str, bound: float) -> list[tuple[int, float, bool]]:
