@@ -1,0 +1,288 @@
+"""The generator stage: prompts from real rows, a generator's outputs, and the quota loop that
+generates, scores and gates in rounds until each label has its accepted rows."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from synthgate import config as cfg
+from synthgate.errors import SynthgateError
+from synthgate.generate import make_generator
+from synthgate.generate.base import Generator
+from synthgate.generate.prompts import PromptBuilder, Template
+from synthgate.generate.settings import check_quota
+from synthgate.io.inputs import Columns, canonical
+from synthgate.io.rundir import Run
+from synthgate.pipeline import gate_step, score_step
+from synthgate.progress import Progress, silent
+
+GENERATED_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "text": pl.String(),
+    "label": pl.String(),
+    "source": pl.String(),
+    "source_id": pl.String(),
+    "generator": pl.String(),
+    "model": pl.String(),
+    "prompt": pl.String(),
+    "seed": pl.Int64(),
+    "round": pl.Int64(),
+    "truncated": pl.Boolean(),
+}
+"""Every generated row's columns, in order."""
+
+
+@dataclass
+class Generation:
+    """One job's generator and prompt builder, and what they have made so far."""
+
+    table: dict[str, Any]
+    generator: Generator
+    builder: PromptBuilder
+    frame: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=GENERATED_SCHEMA))
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, plan: dict[str, int], round_no: int, progress: Progress) -> pl.DataFrame:
+        """Generate `plan[label]` rows per label as round `round_no`; return and keep them."""
+        nrs = self.table["num_return_sequences"]
+        requests = pl.concat(
+            [self.builder.build(label, math.ceil(n / nrs)) for label, n in plan.items()]
+        )
+        seed = self.table["seed"] + 1_000_003 * round_no  # each round draws afresh, reproducibly
+        progress(f"generate round {round_no}", 0, requests.height)
+        out = self.generator.generate(requests, seed)
+        progress(f"generate round {round_no}", requests.height, requests.height)
+        rows = _rows(requests, out, self.table, self.generator, round_no, self.frame.height)
+        rows = _trim(rows, plan)
+        self.frame = pl.concat([self.frame, rows])
+        return rows
+
+    def record(self) -> dict[str, Any]:
+        """What run.json keeps of the generation: settings, batch sizes used, rounds."""
+        return {
+            "generator": self.table["generator"],
+            "model": self.table["model"],
+            "prompt": self.builder.template.text,
+            "seed": self.table["seed"],
+            "batch_sizes": sorted(set(self.generator.batch_sizes_)),
+            "rounds": self.rounds,
+        }
+
+
+def start(real: pl.DataFrame, config: dict[str, Any]) -> Generation:
+    """The job's generator (fitted, its model not yet loaded) and prompt builder over `real`
+    (canonical: id, text, label)."""
+    table = config["generate"]
+    generator = make_generator(table)
+    template = Template(table["prompt"] or generator.default_prompt)
+    return Generation(table, generator.fit(real), PromptBuilder(template, table["seed"]).fit(real))
+
+
+def quotas(real: pl.DataFrame, table: dict[str, Any], n: int | None = None) -> dict[str, int]:
+    """Rows wanted per label: `n`, else per_label, else (balance) up to the largest label's
+    real count. Labels outside the real set are an error naming them."""
+    counts = dict(real.group_by("label", maintain_order=True).len().iter_rows())
+    counts = {str(k): v for k, v in counts.items() if k is not None}
+    labels = table["labels"] or list(counts)
+    missing = [label for label in labels if label not in counts]
+    if missing:
+        raise SynthgateError(
+            f"generate.labels: label {missing[0]!r} has no real rows to build prompts from; "
+            f"labels found: {', '.join(counts)}"
+        )
+    if n is None:
+        check_quota(table)
+    if n is not None or table["per_label"]:
+        return {label: n or table["per_label"] for label in labels}
+    top = max(counts.values())
+    return {label: top - counts[label] for label in labels if top > counts[label]}
+
+
+def real_rows(real: pl.DataFrame, columns: Columns | None) -> pl.DataFrame:
+    """The real set as id, text, label; generating needs labels."""
+    rows = canonical(real, columns or Columns(), "real", id_prefix="real:", reference=True)
+    if "label" not in rows.columns:
+        label = (columns or Columns()).label
+        raise SynthgateError(f"real: no label column {label!r}; generating needs labelled rows")
+    return rows
+
+
+def generate(
+    real: pl.DataFrame,
+    config: dict[str, Any] | None = None,
+    *,
+    n: int | None = None,
+    columns: Columns | None = None,
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """`synthgate generate`: one round of candidates, no scoring; the quota (`n`, per_label
+    or balance) counts generated rows per label. Rows carry GENERATED_SCHEMA's columns."""
+    conf = cfg.merge_config(config or {})
+    rows = real_rows(real, columns)
+    job = start(rows, conf)
+    plan = {k: v for k, v in quotas(rows, conf["generate"], n).items() if v > 0}
+    if plan:
+        job.add(plan, 1, progress or silent)
+    return job.frame
+
+
+@dataclass
+class RoundsResult:
+    """The last round's run (every generated row scored and gated) and the generation."""
+
+    run: Run
+    generation: Generation
+    timings: dict[str, float]
+    device: str
+
+
+def run_rounds(
+    real: pl.DataFrame,
+    config: dict[str, Any] | None = None,
+    *,
+    columns: Columns | None = None,
+    progress: Progress | None = None,
+) -> RoundsResult:
+    """Generate → score → gate in rounds, only for the labels still short, until each label
+    has its quota of accepted rows or has generated max_factor × its quota. Each round scores
+    every row so far, so later rows are deduplicated against the real set and all earlier
+    candidates; the last round's run is what `synthgate score` gives for all of them."""
+    conf = cfg.merge_config(config or {})
+    report = progress or silent
+    rows = real_rows(real, columns)
+    job = start(rows, conf)
+    quota = quotas(rows, conf["generate"])
+    budget = {k: math.ceil(v * conf["generate"]["max_factor"]) for k, v in quota.items()}
+    accepted_ids: set[str] = set()
+    run, timings, device = None, {"generate": 0.0}, "cpu"
+    for round_no in range(1, 10_000):
+        plan = _plan(quota, budget, job.frame, run)
+        if not plan:
+            break
+        t0 = time.perf_counter()
+        job.add(plan, round_no, report)
+        timings["generate"] += time.perf_counter() - t0
+        scored = score_step(job.frame, rows, conf, progress=report)
+        run = gate_step(
+            scored.frame,
+            conf,
+            scored.columns,
+            real=scored.real,
+            embeddings=scored.vectors() if conf["save_embeddings"] else None,
+            summaries=scored.summaries,
+        )
+        timings |= {k: timings.get(k, 0.0) + v for k, v in scored.timings.items()}
+        device = scored.device
+        accepted_ids = _record_round(job, run, round_no, plan, accepted_ids)
+    if run is None:
+        raise SynthgateError("generate: every label already has its quota; nothing to generate")
+    run.report["generation"] = yields(run.frame, quota)
+    return RoundsResult(run, job, timings, device)
+
+
+def _plan(
+    quota: dict[str, int], budget: dict[str, int], frame: pl.DataFrame, run: Run | None
+) -> dict[str, int]:
+    """Rows to generate per label this round: what is still short, scaled up by the label's
+    yield so far, within what is left of its max_factor budget."""
+    plan = {}
+    for label, want in quota.items():
+        made = frame.filter(pl.col("label") == label).height
+        kept = (
+            run.frame.filter((pl.col("label") == label) & pl.col("accepted")).height if run else 0
+        )
+        short, left = want - kept, budget[label] - made
+        if short <= 0 or left <= 0:
+            continue
+        rate = max(kept / made if made else 1.0, 1.0 / budget[label] * want)
+        plan[label] = min(left, math.ceil(short / rate))
+    return plan
+
+
+def _record_round(
+    job: Generation, run: Run, round_no: int, plan: dict[str, int], before: set[str]
+) -> set[str]:
+    """Append the round's counts to the generation record; return the ids accepted now. A row
+    accepted in an earlier round and rejected now is counted as `flipped`."""
+    frame = run.frame
+    accepted = set(frame.filter("accepted")["id"].to_list())
+    this = frame.filter(pl.col("round") == round_no)
+    per_label = {
+        label: {
+            "generated": n,
+            "accepted": this.filter((pl.col("label") == label) & pl.col("accepted")).height,
+        }
+        for label, n in plan.items()
+    }
+    job.rounds.append({"round": round_no, "labels": per_label, "flipped": len(before - accepted)})
+    return accepted
+
+
+def yields(frame: pl.DataFrame, quota: dict[str, int]) -> dict[str, Any]:
+    """report.json's `generation`: per label its quota, generated and accepted rows and yield
+    (accepted ÷ generated), per round too, and the reasons of the rejected rows."""
+    out: dict[str, Any] = {"by_label": {}, "by_round": {}}
+    for label, want in quota.items():
+        rows = frame.filter(pl.col("label") == label)
+        out["by_label"][label] = _counts(rows) | {"quota": want}
+    for (round_no,), rows in frame.group_by("round", maintain_order=True):
+        out["by_round"][str(round_no)] = _counts(rows)
+    return out
+
+
+def _counts(rows: pl.DataFrame) -> dict[str, Any]:
+    kept = rows.filter("accepted").height
+    reasons = rows["reasons"].explode().drop_nulls()
+    reasons = reasons.str.replace(r"^duplicate_of:.*", "duplicate_of")
+    return {
+        "generated": rows.height,
+        "accepted": kept,
+        "yield": round(kept / rows.height, 4) if rows.height else None,
+        "rejected_by_reason": dict(sorted(reasons.value_counts().iter_rows(), key=lambda r: -r[1])),
+    }
+
+
+def _rows(
+    requests: pl.DataFrame,
+    out: pl.DataFrame,
+    table: dict[str, Any],
+    generator: Generator,
+    round_no: int,
+    first_id: int,
+) -> pl.DataFrame:
+    """Generator outputs joined back to their requests, with provenance, ids numbered on."""
+    joined = out.join(
+        requests.with_row_index("request").with_columns(pl.col("request").cast(pl.Int64)),
+        on="request",
+        how="left",
+        maintain_order="left",
+    )
+    return joined.select(
+        id=(pl.int_range(pl.len()) + first_id).cast(pl.String),
+        text="text",
+        label="label",
+        source="source",
+        source_id="source_id",
+        generator=pl.lit(generator.name),
+        model=pl.lit(table["model"] or None, pl.String),
+        prompt="prompt",
+        seed="seed",
+        round=pl.lit(round_no, pl.Int64),
+        truncated="truncated",
+    ).cast(GENERATED_SCHEMA)
+
+
+def _trim(rows: pl.DataFrame, plan: dict[str, int]) -> pl.DataFrame:
+    """At most `plan[label]` rows per label (num_return_sequences may overshoot), ids kept
+    consecutive."""
+    first = int(rows["id"][0]) if rows.height else 0
+    kept = rows.filter(
+        pl.int_range(pl.len()).over("label")
+        < pl.col("label").replace_strict(plan, return_dtype=pl.Int64)
+    )
+    return kept.with_columns(id=(pl.int_range(pl.len()) + first).cast(pl.String))

@@ -1,0 +1,200 @@
+"""The generator stage without a model: the [generate] table, prompts, the rules generator and
+the quota loop (generate → score → gate in rounds)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+import polars as pl
+import pytest
+from conftest import REPO
+
+from synthgate.config import merge_config
+from synthgate.errors import ConfigError, SynthgateError
+from synthgate.generate import GENERATORS
+from synthgate.generate.base import outputs
+from synthgate.generate.prompts import PromptBuilder, Template, keyword_pools
+from synthgate.generate.rules import RulesGenerator
+from synthgate.rounds import GENERATED_SCHEMA, generate, quotas, real_rows, run_rounds
+
+# Model-free scorers only, so a round takes a fraction of a second.
+FAST = {
+    "scorers": {
+        "similarity": {"enabled": False},
+        "discriminator": {"enabled": False},
+        "label": {"enabled": False},
+        "dedup": {"semantic": False},
+    }
+}
+
+
+def config(**generate: object) -> dict:
+    return merge_config({**FAST, "generate": generate})
+
+
+@pytest.fixture(scope="module")
+def real() -> pl.DataFrame:
+    return pl.read_csv(REPO / "examples" / "real.csv")
+
+
+def test_unknown_placeholder_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"^generate\.prompt: unknown placeholder \{lable\}; "):
+        Template("{lable}: ")
+    with pytest.raises(ConfigError, match=r"^generate\.prompt: unknown placeholder \{lable\}"):
+        merge_config({"generate": {"prompt": "{lable}:"}})
+    with pytest.raises(ConfigError, match=r"^generate\.prompt: bad template"):
+        Template("{label")
+
+
+def test_template_fills_and_keeps_literal_braces() -> None:
+    template = Template("{{x}} {label}: {text}")
+    assert template.fill(label="spam", text="hi", sentence="", keywords="") == "{x} spam: hi"
+    assert template.uses_row and not Template("{label} {keywords}").uses_row
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"generator": "gpt"}, r"^generate\.generator: must be one of rules"),
+        ({"per_label": 5, "balance": True}, r"^generate\.balance: per_label and balance"),
+        ({"top_p": 0.0}, r"^generate\.top_p: must be a number in \(0, 1\]"),
+        ({"dtype": "int8"}, r"^generate\.dtype: must be auto, float32"),
+        ({"min_new_tokens": 9, "max_new_tokens": 8}, r"^generate\.min_new_tokens: must be <="),
+        ({"batch_size": 0}, r"^generate\.batch_size: must be an int >= 1; got 0$"),
+        ({"labels": "spam"}, r"^generate\.labels: must be a list of strings"),
+        ({"temprature": 1.0}, r"^generate\.temprature: unknown key; available: generator, "),
+    ],
+)
+def test_generate_table_errors_name_the_key(table: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        merge_config({"generate": table})
+
+
+def test_quotas(real: pl.DataFrame) -> None:
+    rows = real_rows(real, None)
+    counts = dict(rows.group_by("label").len().iter_rows())
+    top = max(counts.values())
+    assert quotas(rows, config(per_label=7)["generate"]) == {
+        k: 7 for k in rows["label"].unique(maintain_order=True)
+    }
+    balanced = quotas(rows, config(balance=True)["generate"])
+    assert balanced == {k: top - v for k, v in counts.items() if v < top}
+    assert quotas(rows, config(per_label=3, labels=["question"])["generate"]) == {"question": 3}
+    with pytest.raises(SynthgateError, match=r"^generate\.labels: label 'spam' has no real rows"):
+        quotas(rows, config(per_label=3, labels=["spam"])["generate"])
+    with pytest.raises(ConfigError, match=r"^generate\.per_label: no quota set"):
+        quotas(rows, config()["generate"])
+
+
+def test_rules_edits_are_seeded_and_use_the_labels_words(real: pl.DataFrame) -> None:
+    rows = real_rows(real, None)
+    gen = RulesGenerator(num_return_sequences=3).fit(rows)
+    requests = PromptBuilder(Template("{text}"), seed=1).fit(rows).build("question", 40)
+    first, again = gen.generate(requests, 5), gen.generate(requests, 5)
+    assert first.equals(again)
+    assert not first["text"].equals(gen.generate(requests, 6)["text"])
+    assert first["request"].to_list() == [i for i in range(40) for _ in range(3)]
+    vocab = set(gen.vocab_["question"])
+    prompts = requests["prompt"][first["request"]]
+    changed = 0
+    for prompt, text in zip(prompts, first["text"], strict=True):
+        before, after = Counter(prompt.split()), Counter(text.split())
+        changed += text != prompt
+        assert set(after - before) <= vocab  # an inserted word comes from the label's rows
+        assert after.total() > 0 and abs(after.total() - before.total()) <= math.ceil(
+            0.1 * before.total()
+        )
+    assert changed >= 0.95 * first.height
+
+
+def test_prompts_walk_every_row_before_reusing_one(real: pl.DataFrame) -> None:
+    rows = real_rows(real, None)
+    n = rows.filter(pl.col("label") == "question").height
+    builder = PromptBuilder(Template("{label}: {sentence} | {keywords}"), seed=0).fit(rows)
+    built = pl.concat([builder.build("question", n - 3), builder.build("question", 6)])
+    assert built["source_id"].head(n).n_unique() == n
+    assert built["prompt"][0].startswith("question: ")
+    keywords = built["prompt"][0].split(" | ")[1].split()
+    assert len(keywords) == 2 and set(keywords) <= set(keyword_pools(rows)["question"])
+    assert (
+        PromptBuilder(Template("{label}:")).fit(rows).build("question", 2)["source"].null_count()
+        == 2
+    )
+
+
+def test_generate_one_round_reproducible(real: pl.DataFrame) -> None:
+    conf = config(per_label=4, seed=3)
+    first = generate(real, conf)
+    assert first.schema == pl.Schema(GENERATED_SCHEMA)
+    assert first.group_by("label").len()["len"].to_list() == [4, 4, 4]
+    assert first.equals(generate(real, conf))
+    assert not first["text"].equals(generate(real, config(per_label=4, seed=4))["text"])
+    assert generate(real, conf, n=2).height == 6
+    assert first["id"].to_list() == [str(i) for i in range(12)]
+    assert (first["round"] == 1).all() and (first["generator"] == "rules").all()
+
+
+def test_rounds_reach_each_quota(real: pl.DataFrame) -> None:
+    result = run_rounds(real, config(per_label=15, labels=["positive", "question"]))
+    frame = result.run.frame
+    kept = frame.filter("accepted").group_by("label").len()
+    assert dict(kept.iter_rows()).keys() == {"positive", "question"}
+    assert all(n >= 15 for _, n in kept.iter_rows())
+    assert frame.height == result.run.report["rows"]
+    by_label = result.run.report["generation"]["by_label"]
+    assert by_label["question"]["quota"] == 15
+    assert by_label["question"]["accepted"] == kept.filter(pl.col("label") == "question")["len"][0]
+
+
+def test_a_label_stops_at_max_factor(real: pl.DataFrame) -> None:
+    conf = config(per_label=4, max_factor=2.5)
+    conf["gate"]["rules"]["quality_words"]["min"] = 10_000  # nothing passes
+    result = run_rounds(real, conf)
+    made = dict(result.run.frame.group_by("label").len().iter_rows())
+    assert made == {k: math.ceil(4 * 2.5) for k in made} and len(made) == 3
+    assert result.run.report["accepted"] == 0
+    assert len(result.generation.rounds) > 1  # it kept trying, round after round, then stopped
+
+
+@dataclass
+class _Echo:
+    """The same few texts every round: later copies must lose to earlier ones."""
+
+    name: ClassVar[str] = "rules"
+    default_prompt: ClassVar[str] = "{text}"
+
+    num_return_sequences: int = 1
+
+    def fit(self, real: pl.DataFrame) -> Self:
+        self.batch_sizes_: list[int] = []
+        return self
+
+    def generate(self, requests: pl.DataFrame, seed: int) -> pl.DataFrame:
+        texts = [
+            f"{label} sample number {i % 3} from the echo generator here"
+            for i, label in enumerate(requests["label"])
+        ]
+        n = requests.height
+        return outputs(list(range(n)), texts, [False] * n, [seed] * n)
+
+
+def test_later_rounds_dedup_against_earlier_ones_and_never_flip(
+    real: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(GENERATORS, "rules", _Echo)
+    result = run_rounds(real, config(per_label=5, labels=["negative"], max_factor=4.0))
+    frame = result.run.frame
+    assert frame["round"].max() > 1
+    assert frame.filter("accepted").height == 3  # three distinct texts, ever
+    assert frame.filter("accepted")["round"].unique().to_list() == [1]
+    assert (
+        frame.filter(pl.col("round") > 1)["reasons"]
+        .list.first()
+        .str.starts_with("duplicate_of:")
+        .all()
+    )
+    assert all(r["flipped"] == 0 for r in result.generation.rounds)
+    assert frame.height == 20
