@@ -1,5 +1,6 @@
-"""The local engine: a batch job reads files, runs the score and gate steps once each, and
-writes the run directory (run.json last). Sharded and cluster engines will run the same steps."""
+"""The local engine: a batch job reads files, runs the score and gate steps (once, or once per
+round of generation), and writes the run directory (run.json last). Sharded and cluster engines
+will run the same steps."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from synthgate import config as cfg
+from synthgate.io.export import write_export
 from synthgate.io.files import file_sha256, read_table
-from synthgate.io.guard import check_run_dir, locked, remove_temps
+from synthgate.io.guard import check_file, check_run_dir, locked, remove_temps
 from synthgate.io.inputs import Columns
 from synthgate.io.rundir import HTML_FILE, Run, write_files
 from synthgate.pipeline import gate_step, score_step
 from synthgate.progress import Progress
+from synthgate.rounds import generate, run_rounds
 
 LIBRARIES = (
     "polars",
@@ -92,6 +95,58 @@ def run_job(
     return JobResult(out, run.report, run.record)
 
 
+def generate_job(
+    real_path: str | Path,
+    out: str | Path,
+    config_path: str | Path | None = None,
+    columns: Columns | None = None,
+    progress: Progress | None = None,
+    *,
+    n: int | None = None,
+    force: bool = False,
+    header: bool = True,
+) -> Path:
+    """`synthgate generate`: candidates only (no scoring), written atomically to `out`
+    (.parquet, .csv or .jsonl); an existing file is replaced only with `force`."""
+    conf = cfg.load_config(config_path)
+    target = check_file(out, force=force, inputs=[real_path, config_path])
+    real = read_table(real_path, header=header)
+    frame = generate(real, conf, n=n, columns=columns, progress=progress)
+    return write_export(frame, target)
+
+
+def generate_run_job(
+    real_path: str | Path,
+    out_dir: str | Path,
+    config_path: str | Path | None = None,
+    columns: Columns | None = None,
+    progress: Progress | None = None,
+    *,
+    force: bool = False,
+    header: bool = True,
+) -> JobResult:
+    """`synthgate run`: generate, score and gate in rounds until the quotas are met; the run
+    directory is the one `score` writes for every generated row, with `generation` added to
+    report.json and run.json."""
+    started = time.perf_counter()
+    conf = cfg.load_config(config_path)
+    with claimed(out_dir, force=force, inputs=(real_path, config_path)) as out:
+        t0 = time.perf_counter()
+        real = read_table(real_path, header=header)
+        read_s = time.perf_counter() - t0
+        result = run_rounds(real, conf, columns=columns, progress=progress)
+        run = result.run
+        inputs = {"real": _input(real_path, real.height)}
+        timings = {"read": read_s, **result.timings}
+        run.record = (
+            _record(conf, inputs, run.report, timings, result.device)
+            | {"columns": run.columns}
+            | {"generation": result.generation.record()}
+        )
+        write_files(run, out, _pages(html=True), started)
+    return JobResult(out, run.report, run.record)
+
+
 def write_run(
     run: Run,
     out_dir: str | Path,
@@ -140,6 +195,21 @@ def _run_record(
     timings: dict[str, float],
     device: str,
 ) -> dict[str, Any]:
+    inputs = {"candidates": _input(cand_path, n_cand), "real": _input(real_path, n_real)}
+    return _record(conf, inputs, report, timings, device)
+
+
+def _input(path: str | Path, rows: int) -> dict[str, Any]:
+    return {"path": str(path), "sha256": file_sha256(path), "rows": rows}
+
+
+def _record(
+    conf: dict,
+    inputs: dict[str, dict[str, Any]],
+    report: dict,
+    timings: dict[str, float],
+    device: str,
+) -> dict[str, Any]:
     return {
         "format_version": cfg.FORMAT_VERSION,
         "synthgate_version": _version("synthgate"),
@@ -151,14 +221,7 @@ def _run_record(
         "seed": conf["seed"],
         "config": conf,
         "config_sha256": cfg.sha256(conf),
-        "inputs": {
-            "candidates": {
-                "path": str(cand_path),
-                "sha256": file_sha256(cand_path),
-                "rows": n_cand,
-            },
-            "real": {"path": str(real_path), "sha256": file_sha256(real_path), "rows": n_real},
-        },
+        "inputs": inputs,
         "counts": {k: report[k] for k in ("rows", "accepted", "rejected")},
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
     }
