@@ -6,10 +6,13 @@ from dataclasses import fields
 from typing import Any
 
 from synthgate.generate.base import Generator
+from synthgate.generate.hf import CausalGenerator, Seq2SeqGenerator
 from synthgate.generate.rules import RulesGenerator
 
 GENERATORS: dict[str, type[Generator]] = {
     "rules": RulesGenerator,
+    "causal": CausalGenerator,
+    "seq2seq": Seq2SeqGenerator,
 }
 
 
@@ -19,4 +22,11 @@ def make_generator(table: dict[str, Any]) -> Generator:
     return cls(**{f.name: table[f.name] for f in fields(cls) if f.init})  # type: ignore[arg-type]
 
 
-__all__ = ["GENERATORS", "Generator", "RulesGenerator", "make_generator"]
+__all__ = [
+    "GENERATORS",
+    "CausalGenerator",
+    "Generator",
+    "RulesGenerator",
+    "Seq2SeqGenerator",
+    "make_generator",
+]
