@@ -58,11 +58,18 @@ def test_template_fills_and_keeps_literal_braces() -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"generator": "gpt"}, r"^generate\.generator: must be one of rules"),
+        (
+            {"generator": "gpt"},
+            r"^generate\.generator: must be one of rules, causal, seq2seq, infill; got 'gpt'$",
+        ),
         ({"per_label": 5, "balance": True}, r"^generate\.balance: per_label and balance"),
         ({"top_p": 0.0}, r"^generate\.top_p: must be a number in \(0, 1\]"),
         ({"dtype": "int8"}, r"^generate\.dtype: must be auto, float32"),
         ({"min_new_tokens": 9, "max_new_tokens": 8}, r"^generate\.min_new_tokens: must be <="),
+        (
+            {"temperature": 0, "num_return_sequences": 2},
+            r"^generate\.num_return_sequences: must be <= num_beams \(1\) when temperature = 0",
+        ),
         ({"batch_size": 0}, r"^generate\.batch_size: must be an int >= 1; got 0$"),
         ({"labels": "spam"}, r"^generate\.labels: must be a list of strings"),
         ({"temprature": 1.0}, r"^generate\.temprature: unknown key; available: generator, "),

@@ -85,6 +85,11 @@ def test_run_leaves_a_run_directory_like_score(tmp_path: Path) -> None:
         ("per_label = 2\nprompt = '{label} {txt}'", "generate.prompt: unknown placeholder {txt}"),
         ("per_label = 2\nlabels = ['spam']", "generate.labels: label 'spam' has no real rows"),
         ("per_label = 2\ngenerator = 'gpt3'", "generate.generator: must be one of rules"),
+        ("per_label = 2\ngenerator = 'causal'", "generate.model: the causal generator needs"),
+        (
+            "per_label = 2\ngenerator = 'causal'\nmodel = 'nobody/no-such-model'",
+            "generate.model: cannot load 'nobody/no-such-model' (not a local folder",
+        ),
     ],
 )
 def test_bad_generate_config_is_one_line_and_exit_2(

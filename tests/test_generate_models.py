@@ -207,3 +207,53 @@ def test_rounds_with_a_causal_model(gpt2: Path) -> None:
     assert result.generation.record()["batch_sizes"] == [2]
     again = run_rounds(real, conf).run.frame
     assert again.select("text", "label", "seed").equals(frame.select("text", "label", "seed"))
+
+
+T5_SPIECE = Path(__file__).resolve().parent.parent.parent / "shared/data/t5_tokenizer/spiece.model"
+
+
+def test_span_corruption_and_reassembly() -> None:
+    import numpy as np
+
+    from synthgate.generate.infill import corrupt, reassemble
+
+    text = " ".join(f"w{i}" for i in range(40))
+    masked, spans = corrupt(text, np.random.default_rng(3))
+    assert masked.count("<extra_id_") == len(spans) == 2  # 6 words blanked, spans of 3
+    assert sum(len(s.split()) for s in spans) == 6
+    answer = "".join(f"<extra_id_{i}> {s} " for i, s in enumerate(spans)) + "</s><pad>"
+    assert reassemble(masked, answer) == text
+    assert reassemble(masked, "<extra_id_1> x </s>").count("x") == 1  # a missing span: nothing
+    assert corrupt(text, np.random.default_rng(3)) == (masked, spans)
+
+
+def test_infill_with_the_real_t5_vocabulary(tmp_path: Path) -> None:
+    from transformers import T5Config, T5ForConditionalGeneration, T5Tokenizer
+
+    from synthgate.generate.infill import InfillGenerator
+
+    if not T5_SPIECE.is_file():
+        pytest.fail(f"{T5_SPIECE} not found")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "spiece.model").write_bytes(T5_SPIECE.read_bytes())
+    tokenizer = T5Tokenizer.from_pretrained(tmp_path / "src")
+    torch.manual_seed(0)
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=8,
+        d_kv=4,
+        d_ff=16,
+        num_layers=1,
+        num_heads=2,
+        decoder_start_token_id=0,
+    )
+    folder = tmp_path / "t5"
+    T5ForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    prompts = ["the quick brown fox jumps over the lazy dog and runs far away into the woods"] * 2
+    gen = InfillGenerator(model=str(folder), temperature=0.0, max_new_tokens=8, device="cpu")
+    out = gen.fit(pl.DataFrame()).generate(requests(prompts), seed=1)
+    for text in out["text"]:
+        assert "<extra_id" not in text and "</s>" not in text
+        kept = [w for w in prompts[0].split() if w in text.split()]
+        assert len(kept) >= 12  # all but the blanked words survive, in place

@@ -7,12 +7,14 @@ from typing import Any
 
 from synthgate.generate.base import Generator
 from synthgate.generate.hf import CausalGenerator, Seq2SeqGenerator
+from synthgate.generate.infill import InfillGenerator
 from synthgate.generate.rules import RulesGenerator
 
 GENERATORS: dict[str, type[Generator]] = {
     "rules": RulesGenerator,
     "causal": CausalGenerator,
     "seq2seq": Seq2SeqGenerator,
+    "infill": InfillGenerator,
 }
 
 
@@ -26,6 +28,7 @@ __all__ = [
     "GENERATORS",
     "CausalGenerator",
     "Generator",
+    "InfillGenerator",
     "RulesGenerator",
     "Seq2SeqGenerator",
     "make_generator",

@@ -97,6 +97,15 @@ class CausalGenerator:
 
     def batch(self, prompts: list[str], seed: int) -> list[tuple[str, bool]]:
         """(text, truncated) for each prompt × num_return_sequences, sampled with `seed`."""
+        tokenizer, rows = self.new_tokens(prompts, seed)
+        eos = tokenizer.eos_token_id
+        return [
+            (tokenizer.decode(row, skip_special_tokens=True).strip(), bool((row != eos).all()))
+            for row in rows
+        ]
+
+    def new_tokens(self, prompts: list[str], seed: int) -> tuple[Any, Any]:
+        """(tokenizer, the generated token ids of each output without the prompt)."""
         import torch
 
         tokenizer, model = self.load()
@@ -104,11 +113,10 @@ class CausalGenerator:
         torch.manual_seed(seed)
         with torch.inference_mode():
             out = model.generate(**enc, **self.generate_kwargs(tokenizer))
-        new = out[:, enc["input_ids"].shape[1] :] if self.name == "causal" else out[:, 1:]
-        eos = tokenizer.eos_token_id
-        return [
-            (tokenizer.decode(row, skip_special_tokens=True).strip(), bool((row != eos).all()))
-            for row in new
+        # a causal output continues its (left-padded) prompt; a seq2seq one starts with the
+        # decoder's start token
+        return tokenizer, out[:, enc["input_ids"].shape[1] :] if self.name == "causal" else out[
+            :, 1:
         ]
 
     def generate_kwargs(self, tokenizer: Any) -> dict[str, Any]:

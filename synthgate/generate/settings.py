@@ -93,6 +93,12 @@ def check_table(table: dict[str, Any]) -> None:
             f"generate.min_new_tokens: must be <= max_new_tokens ({table['max_new_tokens']}); "
             f"got {table['min_new_tokens']}"
         )
+    if table["temperature"] == 0 and table["num_return_sequences"] > table["num_beams"]:
+        raise ConfigError(
+            f"generate.num_return_sequences: must be <= num_beams ({table['num_beams']}) when "
+            "temperature = 0: greedy and beam search return only their beams; got "
+            f"{table['num_return_sequences']}"
+        )
     if table["per_label"] and table["balance"]:
         raise ConfigError(
             "generate.balance: per_label and balance cannot both be set; "
