@@ -105,13 +105,15 @@ def generate_job(
     n: int | None = None,
     force: bool = False,
     header: bool = True,
+    holdout_path: str | Path | None = None,
 ) -> Path:
     """`synthgate generate`: candidates only (no scoring), written atomically to `out`
     (.parquet, .csv or .jsonl); an existing file is replaced only with `force`."""
     conf = cfg.load_config(config_path)
-    target = check_file(out, force=force, inputs=[real_path, config_path])
+    target = check_file(out, force=force, inputs=[real_path, config_path, holdout_path])
     real = read_table(real_path, header=header)
-    frame = generate(real, conf, n=n, columns=columns, progress=progress)
+    hold = read_table(holdout_path, header=header) if holdout_path is not None else None
+    frame = generate(real, conf, n=n, columns=columns, progress=progress, holdout=hold)
     return write_export(frame, target)
 
 
@@ -124,19 +126,24 @@ def generate_run_job(
     *,
     force: bool = False,
     header: bool = True,
+    holdout_path: str | Path | None = None,
 ) -> JobResult:
     """`synthgate run`: generate, score and gate in rounds until the quotas are met; the run
     directory is the one `score` writes for every generated row, with `generation` added to
-    report.json and run.json."""
+    report.json and run.json. `holdout_path`: the user's test rows, never prompt sources;
+    candidates that copy one are rejected (`leak_holdout`)."""
     started = time.perf_counter()
     conf = cfg.load_config(config_path)
-    with claimed(out_dir, force=force, inputs=(real_path, config_path)) as out:
+    with claimed(out_dir, force=force, inputs=(real_path, config_path, holdout_path)) as out:
         t0 = time.perf_counter()
         real = read_table(real_path, header=header)
+        hold = read_table(holdout_path, header=header) if holdout_path is not None else None
         read_s = time.perf_counter() - t0
-        result = run_rounds(real, conf, columns=columns, progress=progress)
+        result = run_rounds(real, conf, columns=columns, progress=progress, holdout=hold)
         run = result.run
         inputs = {"real": _input(real_path, real.height)}
+        if hold is not None and holdout_path is not None:
+            inputs["holdout"] = _input(holdout_path, hold.height)
         timings = {"read": read_s, **result.timings}
         run.record = (
             _record(conf, inputs, run.report, timings, result.device)

@@ -5,82 +5,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from synthgate import config as cfg
 from synthgate.errors import SynthgateError
-from synthgate.generate import make_generator
-from synthgate.generate.base import Generator
-from synthgate.generate.prompts import PromptBuilder, Template
+from synthgate.generate.holdout import LEAK_COLUMN, LEAK_RULE, leak_flags, without_holdout
+from synthgate.generate.rows import Generation, start
 from synthgate.generate.settings import check_quota
 from synthgate.io.inputs import Columns, canonical
 from synthgate.io.rundir import Run
 from synthgate.pipeline import gate_step, score_step
 from synthgate.progress import Progress, silent
-
-GENERATED_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "text": pl.String(),
-    "label": pl.String(),
-    "source": pl.String(),
-    "source_id": pl.String(),
-    "generator": pl.String(),
-    "model": pl.String(),
-    "prompt": pl.String(),
-    "seed": pl.Int64(),
-    "round": pl.Int64(),
-    "truncated": pl.Boolean(),
-}
-"""Every generated row's columns, in order."""
-
-
-@dataclass
-class Generation:
-    """One job's generator and prompt builder, and what they have made so far."""
-
-    table: dict[str, Any]
-    generator: Generator
-    builder: PromptBuilder
-    frame: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=GENERATED_SCHEMA))
-    rounds: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, plan: dict[str, int], round_no: int, progress: Progress) -> pl.DataFrame:
-        """Generate `plan[label]` rows per label as round `round_no`; return and keep them."""
-        nrs = self.table["num_return_sequences"]
-        requests = pl.concat(
-            [self.builder.build(label, math.ceil(n / nrs)) for label, n in plan.items()]
-        )
-        seed = self.table["seed"] + 1_000_003 * round_no  # each round draws afresh, reproducibly
-        progress(f"generate round {round_no}", 0, requests.height)
-        out = self.generator.generate(requests, seed)
-        progress(f"generate round {round_no}", requests.height, requests.height)
-        rows = _rows(requests, out, self.table, self.generator, round_no, self.frame.height)
-        rows = _trim(rows, plan)
-        self.frame = pl.concat([self.frame, rows])
-        return rows
-
-    def record(self) -> dict[str, Any]:
-        """What run.json keeps of the generation: settings, batch sizes used, rounds."""
-        return {
-            "generator": self.table["generator"],
-            "model": self.table["model"],
-            "prompt": self.builder.template.text,
-            "seed": self.table["seed"],
-            "batch_sizes": sorted(set(self.generator.batch_sizes_)),
-            "rounds": self.rounds,
-        }
-
-
-def start(real: pl.DataFrame, config: dict[str, Any]) -> Generation:
-    """The job's generator (fitted, its model not yet loaded) and prompt builder over `real`
-    (canonical: id, text, label)."""
-    table = config["generate"]
-    generator = make_generator(table)
-    template = Template(table["prompt"] or generator.default_prompt)
-    return Generation(table, generator.fit(real), PromptBuilder(template, table["seed"]).fit(real))
 
 
 def quotas(real: pl.DataFrame, table: dict[str, Any], n: int | None = None) -> dict[str, int]:
@@ -119,12 +57,15 @@ def generate(
     n: int | None = None,
     columns: Columns | None = None,
     progress: Progress | None = None,
+    holdout: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """`synthgate generate`: one round of candidates, no scoring; the quota (`n`, per_label
-    or balance) counts generated rows per label. Rows carry GENERATED_SCHEMA's columns."""
+    or balance) counts generated rows per label. Rows carry GENERATED_SCHEMA's columns. No
+    `holdout` row is a prompt source."""
     conf = cfg.merge_config(config or {})
     rows = real_rows(real, columns)
-    job = start(rows, conf)
+    hold = _holdout(holdout, columns)
+    job = start(rows if hold is None else without_holdout(rows, hold), conf)
     plan = {k: v for k, v in quotas(rows, conf["generate"], n).items() if v > 0}
     if plan:
         job.add(plan, 1, progress or silent)
@@ -147,15 +88,21 @@ def run_rounds(
     *,
     columns: Columns | None = None,
     progress: Progress | None = None,
+    holdout: pl.DataFrame | None = None,
 ) -> RoundsResult:
     """Generate → score → gate in rounds, only for the labels still short, until each label
     has its quota of accepted rows or has generated max_factor × its quota. Each round scores
     every row so far, so later rows are deduplicated against the real set and all earlier
-    candidates; the last round's run is what `synthgate score` gives for all of them."""
+    candidates; the last round's run is what `synthgate score` gives for all of them. With a
+    `holdout` (the user's test rows), none of its rows is a prompt source and a candidate
+    that copies one is rejected with reason `leak_holdout`."""
     conf = cfg.merge_config(config or {})
     report = progress or silent
     rows = real_rows(real, columns)
-    job = start(rows, conf)
+    hold = _holdout(holdout, columns)
+    if hold is not None:
+        conf["gate"]["rules"][LEAK_COLUMN] = dict(LEAK_RULE)
+    job = start(rows if hold is None else without_holdout(rows, hold), conf)
     quota = quotas(rows, conf["generate"])
     budget = {k: math.ceil(v * conf["generate"]["max_factor"]) for k, v in quota.items()}
     accepted_ids: set[str] = set()
@@ -167,7 +114,10 @@ def run_rounds(
         t0 = time.perf_counter()
         job.add(plan, round_no, report)
         timings["generate"] += time.perf_counter() - t0
-        scored = score_step(job.frame, rows, conf, progress=report)
+        frame = job.frame
+        if hold is not None:
+            frame = frame.with_columns(leak_flags(frame, hold, conf, report))
+        scored = score_step(frame, rows, conf, progress=report)
         run = gate_step(
             scored.frame,
             conf,
@@ -182,7 +132,15 @@ def run_rounds(
     if run is None:
         raise SynthgateError("generate: every label already has its quota; nothing to generate")
     run.report["generation"] = yields(run.frame, quota)
+    if hold is not None:
+        run.report["generation"]["leak_holdout"] = int(run.frame[LEAK_COLUMN].sum())
     return RoundsResult(run, job, timings, device)
+
+
+def _holdout(holdout: pl.DataFrame | None, columns: Columns | None) -> pl.DataFrame | None:
+    if holdout is None:
+        return None
+    return canonical(holdout, columns or Columns(), "holdout", "holdout:", reference=True)
 
 
 def _plan(
@@ -245,44 +203,3 @@ def _counts(rows: pl.DataFrame) -> dict[str, Any]:
         "yield": round(kept / rows.height, 4) if rows.height else None,
         "rejected_by_reason": dict(sorted(reasons.value_counts().iter_rows(), key=lambda r: -r[1])),
     }
-
-
-def _rows(
-    requests: pl.DataFrame,
-    out: pl.DataFrame,
-    table: dict[str, Any],
-    generator: Generator,
-    round_no: int,
-    first_id: int,
-) -> pl.DataFrame:
-    """Generator outputs joined back to their requests, with provenance, ids numbered on."""
-    joined = out.join(
-        requests.with_row_index("request").with_columns(pl.col("request").cast(pl.Int64)),
-        on="request",
-        how="left",
-        maintain_order="left",
-    )
-    return joined.select(
-        id=(pl.int_range(pl.len()) + first_id).cast(pl.String),
-        text="text",
-        label="label",
-        source="source",
-        source_id="source_id",
-        generator=pl.lit(generator.name),
-        model=pl.lit(table["model"] or None, pl.String),
-        prompt="prompt",
-        seed="seed",
-        round=pl.lit(round_no, pl.Int64),
-        truncated="truncated",
-    ).cast(GENERATED_SCHEMA)
-
-
-def _trim(rows: pl.DataFrame, plan: dict[str, int]) -> pl.DataFrame:
-    """At most `plan[label]` rows per label (num_return_sequences may overshoot), ids kept
-    consecutive."""
-    first = int(rows["id"][0]) if rows.height else 0
-    kept = rows.filter(
-        pl.int_range(pl.len()).over("label")
-        < pl.col("label").replace_strict(plan, return_dtype=pl.Int64)
-    )
-    return kept.with_columns(id=(pl.int_range(pl.len()) + first).cast(pl.String))

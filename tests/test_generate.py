@@ -17,8 +17,9 @@ from synthgate.errors import ConfigError, SynthgateError
 from synthgate.generate import GENERATORS
 from synthgate.generate.base import outputs
 from synthgate.generate.prompts import PromptBuilder, Template, keyword_pools
+from synthgate.generate.rows import GENERATED_SCHEMA
 from synthgate.generate.rules import RulesGenerator
-from synthgate.rounds import GENERATED_SCHEMA, generate, quotas, real_rows, run_rounds
+from synthgate.rounds import generate, quotas, real_rows, run_rounds
 
 # Model-free scorers only, so a round takes a fraction of a second.
 FAST = {
@@ -205,3 +206,46 @@ def test_later_rounds_dedup_against_earlier_ones_and_never_flip(
     )
     assert all(r["flipped"] == 0 for r in result.generation.rounds)
     assert frame.height == 20
+
+
+def test_holdout_is_never_a_source_and_its_copies_are_rejected(
+    real: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = real_rows(real, None)
+    question = rows.filter(pl.col("label") == "question")
+    holdout = question.head(question.height - 4).select("text")  # all but four questions
+    conf = config(per_label=4, labels=["question"], max_factor=2.0)
+    frame = run_rounds(real, conf, holdout=holdout).run.frame
+    assert set(frame["source_id"]) <= set(question.tail(4)["id"])  # only rows outside it
+    assert not frame["leak_holdout"].any() and frame.filter("accepted").height >= 4
+    with pytest.raises(SynthgateError, match="label 'question' has no real rows"):
+        run_rounds(real, conf, holdout=question.select("text"))
+    # a near copy of a holdout row is rejected with a reason of its own
+    monkeypatch.setitem(GENERATORS, "rules", _Copy)
+    near = question.select(pl.col("text") + " thanks")
+    result = run_rounds(
+        real, config(per_label=4, labels=["question"], max_factor=1.0), holdout=near
+    )
+    frame = result.run.frame
+    assert frame.height == 4 and frame["leak_holdout"].all()
+    assert all("leak_holdout" in r for r in frame["reasons"])
+    assert result.run.report["generation"]["leak_holdout"] == 4
+    assert result.run.report["rejected_by_reason"]["leak_holdout"] == 4
+
+
+@dataclass
+class _Copy:
+    """Returns each prompt unchanged (the source row's text)."""
+
+    num_return_sequences: int = 1
+
+    name: ClassVar[str] = "rules"
+    default_prompt: ClassVar[str] = "{text}"
+
+    def fit(self, real: pl.DataFrame) -> Self:
+        self.batch_sizes_: list[int] = []
+        return self
+
+    def generate(self, requests: pl.DataFrame, seed: int) -> pl.DataFrame:
+        n = requests.height
+        return outputs(list(range(n)), requests["prompt"].to_list(), [False] * n, [seed] * n)

@@ -11,8 +11,8 @@ from conftest import REPO
 
 import synthgate
 from synthgate.cli.main import main
+from synthgate.generate.rows import GENERATED_SCHEMA
 from synthgate.io.rundir import load_run
-from synthgate.rounds import GENERATED_SCHEMA
 
 REAL = REPO / "examples" / "real.csv"
 FAST = """
@@ -113,3 +113,31 @@ def test_real_without_labels_is_one_line(
     assert main(["generate", "--real", str(real), "--out", str(out), "--config", str(conf)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "synthgate: error: real: no label column 'label'; generating needs labelled rows"
+
+
+def test_run_with_a_holdout_records_it_and_regates(tmp_path: Path) -> None:
+    holdout = tmp_path / "test.csv"
+    pl.read_csv(REAL).filter(pl.col("label") == "negative").head(3).write_csv(holdout)
+    conf = write_config(tmp_path, "per_label = 3\nlabels = ['negative']")
+    out = tmp_path / "run"
+    args = ["run", "--real", str(REAL), "--out", str(out), "--config", str(conf)]
+    assert main([*args, "--holdout", str(holdout)]) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["inputs"]["holdout"]["rows"] == 3
+    held = set(pl.read_csv(holdout)["id"])
+    run = load_run(out)
+    assert not set(run.frame["source_id"]) & held
+    assert run.config["gate"]["rules"]["leak_holdout"]["max"] is False
+    assert (
+        main(
+            [
+                "regate",
+                str(out),
+                "--config",
+                str(out / "config.toml"),
+                "--out",
+                str(tmp_path / "re"),
+            ]
+        )
+        == 0
+    )

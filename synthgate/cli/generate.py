@@ -31,6 +31,10 @@ def _common(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument("--real", required=True, help="labelled real rows, prompts' sources")
     parser.add_argument("--out", required=True, help=out_help)
     parser.add_argument("--config", help="TOML config with a [generate] table")
+    parser.add_argument(
+        "--holdout",
+        help="your test rows: never a prompt source; run rejects copies of them (leak_holdout)",
+    )
     parser.add_argument("--text-col", default=None, help="text column of --real (default: text)")
     parser.add_argument("--label-col", default=None, help="label column (default: label)")
     parser.add_argument(
@@ -59,6 +63,7 @@ def generate_command(args: argparse.Namespace, out: Console, err: Console) -> in
             n=args.n,
             force=args.force,
             header=args.header,
+            holdout_path=args.holdout,
         )
     out.print(f"wrote {path}", **PLAIN)
     return 0
@@ -75,6 +80,7 @@ def run_command(args: argparse.Namespace, out: Console, err: Console) -> int:
             progress,
             force=args.force,
             header=args.header,
+            holdout_path=args.holdout,
         )
     out.print(summary_table(result.report))
     for label, row in result.report["generation"]["by_label"].items():
