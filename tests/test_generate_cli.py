@@ -64,6 +64,10 @@ def test_run_leaves_a_run_directory_like_score(tmp_path: Path) -> None:
     assert frame.filter("accepted").group_by("label").len()["len"].min() >= 8
     report = json.loads((out / "report.json").read_text())
     assert set(report["generation"]["by_label"]) == {"negative", "question"}
+    page = (out / "report.html").read_text()
+    assert "<a href='#generation'>Generation yield</a>" in page
+    yields = page.split("id='generation'")[1].split("</section>")[0]
+    assert "question" in yields and "negative" in yields and "positive" not in yields
     record = json.loads((out / "run.json").read_text())
     assert record["generation"]["generator"] == "rules"
     assert record["inputs"]["real"]["rows"] == pl.read_csv(REAL).height

@@ -11,6 +11,7 @@ from synthgate import html
 from synthgate.config import gate_for
 from synthgate.gate import Gate, format_bound
 from synthgate.io.rundir import Run
+from synthgate.report.generation import generation
 from synthgate.report.plots import co_rejection, distributions
 from synthgate.report.rows import examples, near_thresholds
 
@@ -26,6 +27,8 @@ SECTIONS = (
     ("discriminator", "Discriminator"),
     ("diversity", "Diversity"),
 )
+GENERATION = ("generation", "Generation yield")
+"""The section a generated run (`synthgate run`) adds after Acceptance."""
 UNRECORDED = "(not recorded)"
 
 
@@ -46,14 +49,20 @@ def render_report(run: Run) -> str:
         "diversity": diversity(run.report),
     }
     title = f"synthgate run: {run.path.name}" if run.path else "synthgate run report"
-    body = [navigation()]
-    body += [html.section(name, *parts[anchor], anchor=anchor) for anchor, name in SECTIONS]
+    sections = list(SECTIONS)
+    if "generation" in run.report:
+        parts["generation"] = generation(run.report)
+        sections.insert(2, GENERATION)
+    body = [navigation(sections)]
+    body += [html.section(name, *parts[anchor], anchor=anchor) for anchor, name in sections]
     return html.page(title, body)
 
 
-def navigation() -> str:
-    """A list of links to the page's sections."""
-    links = "".join(f"<li><a href='#{a}'>{html.esc(name)}</a></li>" for a, name in SECTIONS)
+def navigation(sections: list[tuple[str, str]] | None = None) -> str:
+    """A list of links to the page's sections (default: every section)."""
+    links = "".join(
+        f"<li><a href='#{a}'>{html.esc(name)}</a></li>" for a, name in sections or SECTIONS
+    )
     return f"<nav><ul>{links}</ul></nav>"
 
 
