@@ -63,6 +63,8 @@ def generate(
     or balance) counts generated rows per label. Rows carry GENERATED_SCHEMA's columns. No
     `holdout` row is a prompt source."""
     conf = cfg.merge_config(config or {})
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise SynthgateError(f"--n: must be an int >= 1; got {n!r}")
     rows = real_rows(real, columns)
     hold = _holdout(holdout, columns)
     job = start(rows if hold is None else without_holdout(rows, hold), conf)

@@ -180,7 +180,7 @@ class _Echo:
         self.batch_sizes_: list[int] = []
         return self
 
-    def generate(self, requests: pl.DataFrame, seed: int) -> pl.DataFrame:
+    def generate(self, requests: pl.DataFrame, seed: int, progress: object = None) -> pl.DataFrame:
         texts = [
             f"{label} sample number {i % 3} from the echo generator here"
             for i, label in enumerate(requests["label"])
@@ -246,6 +246,6 @@ class _Copy:
         self.batch_sizes_: list[int] = []
         return self
 
-    def generate(self, requests: pl.DataFrame, seed: int) -> pl.DataFrame:
+    def generate(self, requests: pl.DataFrame, seed: int, progress: object = None) -> pl.DataFrame:
         n = requests.height
         return outputs(list(range(n)), requests["prompt"].to_list(), [False] * n, [seed] * n)

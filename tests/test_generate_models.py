@@ -257,3 +257,20 @@ def test_infill_with_the_real_t5_vocabulary(tmp_path: Path) -> None:
         assert "<extra_id" not in text and "</s>" not in text
         kept = [w for w in prompts[0].split() if w in text.split()]
         assert len(kept) >= 12  # all but the blanked words survive, in place
+
+
+def test_progress_is_reported_per_batch(gpt2: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    greedy(gpt2, batch_size=3).generate(requests(PROMPTS), 0, lambda _, d, t: calls.append((d, t)))
+    assert calls == [(3, 4), (4, 4)]
+
+
+def test_a_folder_that_is_not_a_model_is_named(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{not json", encoding="utf-8")
+    gen = CausalGenerator(model=str(tmp_path), device="cpu").fit(pl.DataFrame())
+    with pytest.raises(
+        SynthgateError,
+        match=r"^generate\.model: cannot load the folder '.+' with "
+        r"AutoModelForCausalLM: ",
+    ):
+        gen.generate(requests(["ham :"]), seed=0)

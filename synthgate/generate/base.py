@@ -7,6 +7,8 @@ from typing import ClassVar, Protocol, Self, runtime_checkable
 
 import polars as pl
 
+from synthgate.progress import Progress, silent
+
 OUTPUT_SCHEMA = {"request": pl.Int64, "text": pl.String, "truncated": pl.Boolean, "seed": pl.Int64}
 
 
@@ -15,7 +17,8 @@ class Generator(Protocol):
     """Makes texts from prompts. `generate` gets the requests (label, prompt, source,
     source_id) and a seed, and returns OUTPUT_SCHEMA rows: which request each output answers,
     the text (prompt and special tokens stripped), whether it hit max_new_tokens without an end
-    token, and the seed its batch was sampled with. `batch_sizes_` lists the batch sizes used
+    token, and the seed its batch was sampled with; `progress(step, done, total)` hears of each
+    batch. `batch_sizes_` lists the batch sizes used
     (after any halving) so a batch can be regenerated alone. Models load on first use."""
 
     name: ClassVar[str]
@@ -24,7 +27,9 @@ class Generator(Protocol):
 
     def fit(self, real: pl.DataFrame) -> Self: ...
 
-    def generate(self, requests: pl.DataFrame, seed: int) -> pl.DataFrame: ...
+    def generate(
+        self, requests: pl.DataFrame, seed: int, progress: Progress = silent
+    ) -> pl.DataFrame: ...
 
 
 def outputs(

@@ -13,6 +13,7 @@ import polars as pl
 from synthgate.embed import _hub_reachable, _quiet, resolve_device
 from synthgate.errors import ConfigError, SynthgateError
 from synthgate.generate.base import outputs
+from synthgate.progress import Progress, silent
 
 
 @dataclass
@@ -59,7 +60,9 @@ class CausalGenerator:
                     self.tokenizer_.pad_token = self.tokenizer_.eos_token
         return self.tokenizer_, self.model_
 
-    def generate(self, requests: pl.DataFrame, seed: int) -> pl.DataFrame:
+    def generate(
+        self, requests: pl.DataFrame, seed: int, progress: Progress = silent
+    ) -> pl.DataFrame:
         """Outputs for every request, longest prompts first in batches of `batch_size`; a
         CUDA out-of-memory error halves the batch and retries it, and the halved size stays."""
         import torch
@@ -93,6 +96,7 @@ class CausalGenerator:
             truncated += [t for _, t in got]
             seeds += [seed + start] * len(got)
             start += len(batch)
+            progress("generate", start, len(order))
         return outputs(index, texts, truncated, seeds)
 
     def batch(self, prompts: list[str], seed: int) -> list[tuple[str, bool]]:
@@ -175,6 +179,11 @@ def load_model(name: str, auto_class: str, device: str, dtype: Any) -> tuple[Any
                 tokenizer = transformers.AutoTokenizer.from_pretrained(name)
                 model = cls.from_pretrained(name, dtype=dtype)
     except Exception as exc:
+        if Path(name).exists():
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SynthgateError(
+                f"generate.model: cannot load the folder {name!r} with {auto_class}: {first}"
+            ) from exc
         raise SynthgateError(
             f"generate.model: cannot load {name!r} (not a local folder, not in the hub cache, "
             f'no network?); pass a local folder instead: [generate] model = "/path/to/model"'

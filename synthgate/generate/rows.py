@@ -47,9 +47,12 @@ class Generation:
             [self.builder.build(label, math.ceil(n / nrs)) for label, n in plan.items()]
         )
         seed = self.table["seed"] + 1_000_003 * round_no  # each round draws afresh, reproducibly
-        progress(f"generate round {round_no}", 0, requests.height)
-        out = self.generator.generate(requests, seed)
-        progress(f"generate round {round_no}", requests.height, requests.height)
+        step = f"generate round {round_no}"
+        progress(step, 0, requests.height)
+        out = self.generator.generate(
+            requests, seed, lambda _, done, total: progress(step, done, total)
+        )
+        progress(step, requests.height, requests.height)
         rows = _rows(requests, out, self.table, self.generator, round_no, self.frame.height)
         rows = _trim(rows, plan)
         self.frame = pl.concat([self.frame, rows])

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from synthgate.generate.base import outputs
+from synthgate.progress import Progress, silent
 
 ALPHA = 0.1  # share of a text's words one edit touches: EDA's recommended alpha (Wei & Zou 2019)
 _VOCAB_WORD = re.compile(r"^[A-Za-z][A-Za-z']*$")
@@ -38,7 +39,9 @@ class RulesGenerator:
         self.batch_sizes_: list[int] = []
         return self
 
-    def generate(self, requests: pl.DataFrame, seed: int) -> pl.DataFrame:
+    def generate(
+        self, requests: pl.DataFrame, seed: int, progress: Progress = silent
+    ) -> pl.DataFrame:
         """`num_return_sequences` edits of each request's prompt, request by request."""
         texts, index = [], []
         for i, (prompt, label) in enumerate(
