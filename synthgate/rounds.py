@@ -127,13 +127,15 @@ def run_rounds(
             real=scored.real,
             embeddings=scored.vectors() if conf["save_embeddings"] else None,
             summaries=scored.summaries,
+            keep=accepted_ids,
         )
         timings |= {k: timings.get(k, 0.0) + v for k, v in scored.timings.items()}
         device = scored.device
-        accepted_ids = _record_round(job, run, round_no, plan, accepted_ids)
+        accepted_ids = _record_round(job, run, round_no, plan)
     if run is None:
         raise SynthgateError("generate: every label already has its quota; nothing to generate")
     run.report["generation"] = yields(run.frame, quota)
+    run.report["generation"]["kept_by_earlier_rounds"] = job.rounds[-1]["kept_by_earlier_rounds"]
     if hold is not None:
         run.report["generation"]["leak_holdout"] = int(run.frame[LEAK_COLUMN].sum())
     return RoundsResult(run, job, timings, device)
@@ -164,11 +166,10 @@ def _plan(
     return plan
 
 
-def _record_round(
-    job: Generation, run: Run, round_no: int, plan: dict[str, int], before: set[str]
-) -> set[str]:
-    """Append the round's counts to the generation record; return the ids accepted now. A row
-    accepted in an earlier round and rejected now is counted as `flipped`."""
+def _record_round(job: Generation, run: Run, round_no: int, plan: dict[str, int]) -> set[str]:
+    """Append the round's counts to the generation record; return the ids accepted now.
+    `kept_by_earlier_rounds`: rows this round's gate would have rejected whose acceptance in
+    an earlier round stood (a cluster merge or a refit)."""
     frame = run.frame
     accepted = set(frame.filter("accepted")["id"].to_list())
     this = frame.filter(pl.col("round") == round_no)
@@ -179,7 +180,8 @@ def _record_round(
         }
         for label, n in plan.items()
     }
-    job.rounds.append({"round": round_no, "labels": per_label, "flipped": len(before - accepted)})
+    kept = run.report.pop("kept_by_earlier_rounds", 0)
+    job.rounds.append({"round": round_no, "labels": per_label, "kept_by_earlier_rounds": kept})
     return accepted
 
 

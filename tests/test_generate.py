@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 import polars as pl
 import pytest
 from conftest import REPO
 
-from synthgate.config import merge_config
+from synthgate.config import gate_for, merge_config
 from synthgate.errors import ConfigError, SynthgateError
 from synthgate.generate import GENERATORS
 from synthgate.generate.base import outputs
@@ -204,7 +204,7 @@ def test_later_rounds_dedup_against_earlier_ones_and_never_flip(
         .str.starts_with("duplicate_of:")
         .all()
     )
-    assert all(r["flipped"] == 0 for r in result.generation.rounds)
+    assert all(r["kept_by_earlier_rounds"] == 0 for r in result.generation.rounds)
     assert frame.height == 20
 
 
@@ -249,3 +249,61 @@ class _Copy:
     def generate(self, requests: pl.DataFrame, seed: int, progress: object = None) -> pl.DataFrame:
         n = requests.height
         return outputs(list(range(n)), requests["prompt"].to_list(), [False] * n, [seed] * n)
+
+
+BLENDER = (
+    "the blender broke after two weeks of daily use and the lid cracked too",
+    "the blender broke after two weeks and the support line never answered me",
+    "the blender broke after two weeks of daily use, the lid cracked and the support line never "
+    "answered me",
+)
+
+
+@dataclass
+class _Bridge:
+    """Round 1: two texts A, B in separate near-duplicate clusters (and a copy of A); later
+    rounds: a text near both, which merges their clusters."""
+
+    num_return_sequences: int = 1
+    calls: int = field(default=0, init=False)
+
+    name: ClassVar[str] = "rules"
+    default_prompt: ClassVar[str] = "{text}"
+
+    def fit(self, real: pl.DataFrame) -> Self:
+        self.batch_sizes_: list[int] = []
+        return self
+
+    def generate(self, requests: pl.DataFrame, seed: int, progress: object = None) -> pl.DataFrame:
+        self.calls += 1
+        first = [BLENDER[0], BLENDER[1], BLENDER[0]]
+        texts = [first[i % 3] if self.calls == 1 else BLENDER[2] for i in range(requests.height)]
+        n = requests.height
+        return outputs(list(range(n)), texts, [False] * n, [seed] * n)
+
+
+def test_a_cluster_merge_in_a_later_round_does_not_flip_an_accepted_row(
+    real: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(GENERATORS, "rules", _Bridge)
+    conf = config(per_label=3, labels=["negative"], max_factor=2.0)
+    conf["gate"]["unique"]["column"] = "dedup_cluster"  # one row per family of near variants
+    conf["gate"]["rules"]["quality_length_z"]["enabled"] = False
+    result = run_rounds(real, conf)
+    frame = result.run.frame
+    first = frame.filter(pl.col("round") == 1)
+    assert first["accepted"].to_list() == [True, True, False]  # A and B, not A's copy
+    assert frame["dedup_cluster"].n_unique() == 1  # the bridge joined A's and B's clusters
+    assert frame.filter("accepted")["id"].to_list() == ["0", "1"]  # B was not taken back
+    assert (
+        frame.filter(pl.col("round") > 1)["reasons"]
+        .list.first()
+        .str.starts_with("duplicate_of:0")
+        .all()
+    )
+    assert result.run.report["generation"]["kept_by_earlier_rounds"] == 1
+    # the same rows gated once, as `synthgate score` would: B loses to A
+    from synthgate.gate import gate_frame
+
+    scored = gate_frame(frame.drop("reasons", "accepted"), gate_for(conf, frame))
+    assert scored["accepted"].to_list()[:2] == [True, False]
