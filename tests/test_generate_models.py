@@ -155,10 +155,47 @@ def tiny_t5(folder: Path) -> Path:
     return folder
 
 
-def test_seq2seq_batch_equals_each_prompt_alone(tmp_path: Path) -> None:
+def tiny_bart(folder: Path) -> Path:
+    """A 1+1-layer BART and a word-level tokenizer with BART's special tokens, saved."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    vocab = {w: i for i, w in enumerate(["<s>", "<pad>", "</s>", "<unk>", "paraphrase", *WORDS])}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token="<s>",
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+    )
+    torch.manual_seed(0)
+    config = BartConfig(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_bos_token_id=0,
+    )
+    BartForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("build", [tiny_t5, tiny_bart], ids=["t5", "bart"])
+def test_seq2seq_batch_equals_each_prompt_alone(tmp_path: Path, build: object) -> None:
     from synthgate.generate.hf import Seq2SeqGenerator
 
-    folder = tiny_t5(tmp_path / "t5")
+    folder = build(tmp_path / "model")  # type: ignore[operator]
     prompts = [f"paraphrase : {p}" for p in PROMPTS]
     gen = Seq2SeqGenerator(model=str(folder), temperature=0.0, max_new_tokens=5, device="cpu")
     batched = gen.fit(pl.DataFrame()).generate(requests(prompts), seed=0)
@@ -166,7 +203,8 @@ def test_seq2seq_batch_equals_each_prompt_alone(tmp_path: Path) -> None:
     for prompt, text in zip(prompts, batched["text"], strict=True):
         ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
         alone = model.generate(ids, max_new_tokens=5, do_sample=False)
-        assert text == tokenizer.decode(alone[0], skip_special_tokens=True)
+        assert text == tokenizer.decode(alone[0], skip_special_tokens=True).strip()
+        assert "<s>" not in text and "</s>" not in text
     assert batched["request"].to_list() == [0, 1, 2, 3]
 
 
