@@ -1,5 +1,6 @@
 """synthgate: score synthetic text candidates, gate them with every reason, keep the good ones."""
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,7 +23,7 @@ from synthgate.rounds import run_rounds
 
 def run(
     real: pl.DataFrame,
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any] | str | Path | None = None,
     *,
     columns: Columns | None = None,
     progress: Progress | None = None,

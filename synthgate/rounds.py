@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -52,7 +53,7 @@ def real_rows(real: pl.DataFrame, columns: Columns | None) -> pl.DataFrame:
 
 def generate(
     real: pl.DataFrame,
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any] | str | Path | None = None,
     *,
     n: int | None = None,
     columns: Columns | None = None,
@@ -62,7 +63,7 @@ def generate(
     """`synthgate generate`: one round of candidates, no scoring; the quota (`n`, per_label
     or balance) counts generated rows per label. Rows carry GENERATED_SCHEMA's columns. No
     `holdout` row is a prompt source."""
-    conf = cfg.merge_config(config or {})
+    conf = _config(config)
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise SynthgateError(f"--n: must be an int >= 1; got {n!r}")
     rows = real_rows(real, columns)
@@ -86,7 +87,7 @@ class RoundsResult:
 
 def run_rounds(
     real: pl.DataFrame,
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any] | str | Path | None = None,
     *,
     columns: Columns | None = None,
     progress: Progress | None = None,
@@ -98,7 +99,7 @@ def run_rounds(
     candidates; the last round's run is what `synthgate score` gives for all of them. With a
     `holdout` (the user's test rows), none of its rows is a prompt source and a candidate
     that copies one is rejected with reason `leak_holdout`."""
-    conf = cfg.merge_config(config or {})
+    conf = _config(config)
     report = progress or silent
     rows = real_rows(real, columns)
     hold = _holdout(holdout, columns)
@@ -141,6 +142,11 @@ def run_rounds(
     return RoundsResult(run, job, timings, device)
 
 
+def _config(config: dict[str, Any] | str | Path | None) -> dict[str, Any]:
+    """A config dict (merged over the defaults), a TOML path, or None for the defaults."""
+    return cfg.merge_config(config) if isinstance(config, dict) else cfg.load_config(config)
+
+
 def _holdout(holdout: pl.DataFrame | None, columns: Columns | None) -> pl.DataFrame | None:
     if holdout is None:
         return None
@@ -181,7 +187,14 @@ def _record_round(job: Generation, run: Run, round_no: int, plan: dict[str, int]
         for label, n in plan.items()
     }
     kept = run.report.pop("kept_by_earlier_rounds", 0)
-    job.rounds.append({"round": round_no, "labels": per_label, "kept_by_earlier_rounds": kept})
+    job.rounds.append(
+        {
+            "round": round_no,
+            "labels": per_label,
+            "batch_sizes": job.batches[-1],
+            "kept_by_earlier_rounds": kept,
+        }
+    )
     return accepted
 
 

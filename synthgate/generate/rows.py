@@ -39,6 +39,7 @@ class Generation:
     builder: PromptBuilder
     frame: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=GENERATED_SCHEMA))
     rounds: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[list[int]] = field(default_factory=list)  # batch sizes used, per round
 
     def add(self, plan: dict[str, int], round_no: int, progress: Progress) -> pl.DataFrame:
         """Generate `plan[label]` rows per label as round `round_no`; return and keep them."""
@@ -49,23 +50,26 @@ class Generation:
         seed = self.table["seed"] + 1_000_003 * round_no  # each round draws afresh, reproducibly
         step = f"generate round {round_no}"
         progress(step, 0, requests.height)
+        used = len(self.generator.batch_sizes_)
         out = self.generator.generate(
             requests, seed, lambda _, done, total: progress(step, done, total)
         )
         progress(step, requests.height, requests.height)
+        self.batches.append(self.generator.batch_sizes_[used:])
         rows = _rows(requests, out, self.table, self.generator, round_no, self.frame.height)
         rows = _trim(rows, plan)
         self.frame = pl.concat([self.frame, rows])
         return rows
 
     def record(self) -> dict[str, Any]:
-        """What run.json keeps of the generation: settings, batch sizes used, rounds."""
+        """What run.json keeps of the generation: settings and rounds (with the batch sizes
+        each used, in order: prompts sorted longest first, each batch seeded with the round's
+        seed plus its first prompt's position, so any batch can be regenerated alone)."""
         return {
             "generator": self.table["generator"],
             "model": self.table["model"],
             "prompt": self.builder.template.text,
             "seed": self.table["seed"],
-            "batch_sizes": sorted(set(self.generator.batch_sizes_)),
             "rounds": self.rounds,
         }
 
