@@ -145,3 +145,19 @@ def test_run_with_a_holdout_records_it_and_regates(tmp_path: Path) -> None:
         )
         == 0
     )
+
+
+def test_init_config_shows_the_generate_table_with_a_comment_on_every_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["init-config"]) == 0
+    text = capsys.readouterr().out
+    table = text.split("\n[generate]\n", 1)[1].split("\n[", 1)[0]
+    keys = [line.split(" = ", 1)[0] for line in table.splitlines() if " = " in line]
+    assert keys == list(synthgate.default_config()["generate"])
+    assert all("  # " in line for line in table.splitlines() if " = " in line)
+
+
+def test_the_example_run_config_is_the_offline_one() -> None:
+    conf = synthgate.load_config(REPO / "examples" / "run.toml")
+    assert conf["generate"]["generator"] == "rules" and conf["generate"]["per_label"] > 0
