@@ -119,9 +119,8 @@ class CausalGenerator:
             out = model.generate(**enc, **self.generate_kwargs(tokenizer))
         # a causal output continues its (left-padded) prompt; a seq2seq one starts with the
         # decoder's start token
-        return tokenizer, out[:, enc["input_ids"].shape[1] :] if self.name == "causal" else out[
-            :, 1:
-        ]
+        skip = enc["input_ids"].shape[1] if self.name == "causal" else 1
+        return tokenizer, out[:, skip:]
 
     def generate_kwargs(self, tokenizer: Any) -> dict[str, Any]:
         """The arguments of `model.generate`: temperature 0 decodes greedily (or by beams)."""
