@@ -2,7 +2,7 @@
 time, no KV cache) on a randomly initialised GPT-2 of GPT-2 small's exact shape.
 
     python benchmarks/bench_generate.py [--shape gpt2|tiny] [--loop-rows 2] [--rows 64]
-                                        [--batch-sizes 32,64] [--new-tokens 64]
+                                        [--batch-sizes 32,64] [--new-tokens 64] [--threads N]
 
 Both sides get the same prompts (8 to 24 tokens) and generate exactly `--new-tokens` tokens
 each (min_new_tokens = max_new_tokens), top-k 50 sampling, so tokens/s compare like for like.
@@ -94,7 +94,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=64)
     parser.add_argument("--batch-sizes", default="32,64")
     parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's own)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         params = build(Path(tmp), args.shape)
         texts = prompts(args.rows, SHAPES[args.shape]["vocab_size"])
