@@ -3,6 +3,7 @@ time, no KV cache) on a randomly initialised GPT-2 of GPT-2 small's exact shape.
 
     python benchmarks/bench_generate.py [--shape gpt2|tiny] [--loop-rows 2] [--rows 64]
                                         [--batch-sizes 32,64] [--new-tokens 64] [--threads N]
+                                        [--device cpu|cuda]
 
 Both sides get the same prompts (8 to 24 tokens) and generate exactly `--new-tokens` tokens
 each (min_new_tokens = max_new_tokens), top-k 50 sampling, so tokens/s compare like for like.
@@ -71,7 +72,7 @@ def recipe_loop(gen: CausalGenerator, texts: list[str], new_tokens: int) -> floa
     start = time.perf_counter()
     with torch.inference_mode():
         for text in texts:
-            ids = tokenizer(text, return_tensors="pt")["input_ids"]
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
             for _ in range(new_tokens):
                 logits = model(ids, use_cache=False).logits[:, -1, :]
                 top = torch.topk(logits, 50)
@@ -95,13 +96,14 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="32,64")
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's own)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, auto (dtype: auto)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         params = build(Path(tmp), args.shape)
         texts = prompts(args.rows, SHAPES[args.shape]["vocab_size"])
-        common = {"model": tmp, "device": "cpu", "top_k": 50, "temperature": 1.0}
+        common = {"model": tmp, "device": args.device, "top_k": 50, "temperature": 1.0}
         fixed = {"max_new_tokens": args.new_tokens, "min_new_tokens": args.new_tokens}
         loop_gen = CausalGenerator(**common, **fixed).fit(pl.DataFrame())
         gen_for = {
