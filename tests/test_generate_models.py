@@ -312,3 +312,38 @@ def test_a_folder_that_is_not_a_model_is_named(tmp_path: Path) -> None:
         r"AutoModelForCausalLM: ",
     ):
         gen.generate(requests(["ham :"]), seed=0)
+
+
+def test_finetune_lowers_the_held_out_loss(gpt2: Path, tmp_path: Path) -> None:
+    from synthgate.generate.finetune import finetune
+
+    rows = pl.DataFrame(
+        {"label": ["ham", "spam"] * 10, "text": ["see you later", "win a free prize now"] * 10}
+    )
+    result = finetune(
+        rows, str(gpt2), tmp_path / "tuned", "causal", epochs=3, lr=1e-2, batch_size=4, device="cpu"
+    )
+    assert result["train_rows"] == 18 and result["held_out_rows"] == 2
+    assert result["held_out_loss_after"] < 0.5 * result["held_out_loss_before"]
+    tuned = greedy(tmp_path / "tuned", max_new_tokens=4).generate(requests(["spam :"]), 0)
+    assert tuned["text"][0].startswith("win a free")  # it learnt the label's text
+
+
+def test_finetune_seq2seq_on_source_text_pairs(tmp_path: Path) -> None:
+    from synthgate.generate.finetune import finetune
+
+    folder = tiny_t5(tmp_path / "t5")
+    rows = pl.DataFrame({"source": ["see you later"] * 12, "text": ["i will see you"] * 12})
+    result = finetune(
+        rows,
+        str(folder),
+        tmp_path / "tuned",
+        "seq2seq",
+        epochs=3,
+        lr=1e-2,
+        batch_size=4,
+        device="cpu",
+    )
+    assert result["held_out_loss_after"] < result["held_out_loss_before"]
+    with pytest.raises(SynthgateError, match="needs a source column"):
+        finetune(rows.drop("source"), str(folder), tmp_path / "x", "seq2seq", device="cpu")
