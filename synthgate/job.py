@@ -4,7 +4,9 @@ will run the same steps."""
 
 from __future__ import annotations
 
+import json
 import platform
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -14,14 +16,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from synthgate import config as cfg
+from synthgate.errors import SynthgateError
+from synthgate.generate.finetune import finetune
 from synthgate.io.export import write_export
-from synthgate.io.files import file_sha256, read_table
+from synthgate.io.files import file_sha256, read_table, write_text
 from synthgate.io.guard import check_file, check_run_dir, locked, remove_temps
-from synthgate.io.inputs import Columns
+from synthgate.io.inputs import Columns, canonical
 from synthgate.io.rundir import HTML_FILE, Run, write_files
 from synthgate.pipeline import gate_step, score_step
-from synthgate.progress import Progress
+from synthgate.progress import Progress, silent
 from synthgate.rounds import generate, run_rounds
 
 LIBRARIES = (
@@ -152,6 +158,68 @@ def generate_run_job(
         )
         write_files(run, out, _pages(html=True), started)
     return JobResult(out, run.report, run.record)
+
+
+FINETUNE_FILE = "finetune.json"
+_FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def finetune_job(
+    data_path: str | Path,
+    model: str,
+    out_dir: str | Path,
+    objective: str,
+    *,
+    per_label: bool = False,
+    columns: Columns | None = None,
+    header: bool = True,
+    force: bool = False,
+    progress: Progress | None = None,
+    **train: Any,
+) -> dict[str, Any]:
+    """`synthgate finetune`: `model` fine-tuned on the rows of `data_path` (a run's
+    accepted.parquet works: its source -> text pairs train a paraphraser) and saved to
+    `out_dir`, or one model per label in `out_dir/<label>/`; finetune.json says the held-out
+    losses. `train`: epochs, lr, batch_size, seed, device."""
+    out = _finetune_dir(out_dir, force=force, inputs=[data_path, model])
+    rows = canonical(read_table(data_path, header=header), columns or Columns(), "data")
+    if per_label and "label" not in rows.columns:
+        raise SynthgateError("finetune: --per-label needs a label column in --data")
+    labelled = rows.filter(pl.col("label").is_not_null()) if per_label else rows
+    groups = labelled.partition_by("label", as_dict=True) if per_label else {(None,): rows}
+    results = {}
+    for (label,), part in groups.items():
+        if label is not None and not _FOLDER_NAME.match(str(label)):
+            raise SynthgateError(f"finetune: label {label!r} cannot name a folder of --out")
+        target = out if label is None else out / str(label)
+        results["(all)" if label is None else str(label)] = finetune(
+            part, model, target, objective, progress=progress or silent, **train
+        )
+    write_text(out / FINETUNE_FILE, json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _finetune_dir(out_dir: str | Path, *, force: bool, inputs: list[str | Path]) -> Path:
+    """A new or empty folder, or with `force` an earlier fine-tune's (it has finetune.json);
+    never one that holds an input."""
+    out = Path(out_dir)
+    if str(out_dir).strip() == "":
+        raise SynthgateError("--out: empty path; name a folder")
+    if out.exists() and not out.is_dir():
+        raise SynthgateError(f"{out}: --out exists and is not a directory")
+    for given in inputs:
+        if Path(given).exists() and Path(given).resolve().is_relative_to(out.resolve()):
+            raise SynthgateError(
+                f"{given}: is an input of this command and lies inside --out {out}"
+            )
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / FINETUNE_FILE).is_file():
+            raise SynthgateError(f"{out}: --out holds files that are not a synthgate fine-tune")
+        if not force:
+            raise SynthgateError(
+                f"{out}: --out already holds a fine-tune; pass --force to replace it"
+            )
+    return out
 
 
 def write_run(

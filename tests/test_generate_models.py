@@ -347,3 +347,45 @@ def test_finetune_seq2seq_on_source_text_pairs(tmp_path: Path) -> None:
     assert result["held_out_loss_after"] < result["held_out_loss_before"]
     with pytest.raises(SynthgateError, match="needs a source column"):
         finetune(rows.drop("source"), str(folder), tmp_path / "x", "seq2seq", device="cpu")
+
+
+def test_finetune_command_per_label(
+    gpt2: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from synthgate.cli.main import main
+
+    data = tmp_path / "train.csv"
+    pl.DataFrame(
+        {"label": ["ham", "spam"] * 6, "text": ["see you later", "win a prize"] * 6}
+    ).write_csv(data)
+    out = tmp_path / "models"
+    args = [
+        "finetune",
+        "--model",
+        str(gpt2),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--objective",
+        "causal",
+        "--per-label",
+        "--device",
+        "cpu",
+        "--lr",
+        "0.01",
+    ]
+    assert main(args) == 0
+    report = json.loads((out / "finetune.json").read_text())
+    assert set(report) == {"ham", "spam"} and (out / "spam" / "config.json").is_file()
+    assert all(r["held_out_loss_after"] < r["held_out_loss_before"] for r in report.values())
+    assert "ham: held-out loss" in capsys.readouterr().out
+    assert main(args) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith("already holds a fine-tune; pass --force to replace it")
+    )
+    assert main([*args, "--force"]) == 0

@@ -27,6 +27,52 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def add_finetune(sub: argparse._SubParsersAction) -> None:
+    """The `finetune` subcommand."""
+    tune = sub.add_parser("finetune", help="fine-tune a generator on labelled rows")
+    tune.add_argument("--model", required=True, help="transformers name or local folder")
+    tune.add_argument("--data", required=True, help="training rows (a run's accepted.parquet too)")
+    tune.add_argument("--out", required=True, help="folder for the model (loads as `model`)")
+    tune.add_argument("--objective", required=True, choices=["causal", "seq2seq", "infill"])
+    tune.add_argument("--per-label", action="store_true", help="one model per label: OUT/LABEL/")
+    tune.add_argument("--epochs", type=int, default=1)
+    tune.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate")
+    tune.add_argument("--batch-size", type=int, default=8)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    tune.add_argument("--force", action="store_true", help="replace an earlier fine-tune in --out")
+
+
+def finetune_command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Fine-tune; print the held-out loss before and after per model."""
+    from synthgate.job import finetune_job
+
+    with progress_bars(err) as progress:
+        results = finetune_job(
+            args.data,
+            args.model,
+            args.out,
+            args.objective,
+            per_label=args.per_label,
+            force=args.force,
+            progress=progress,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            device=args.device,
+        )
+    for name, r in results.items():
+        out.print(
+            f"{name}: held-out loss {r['held_out_loss_before']:.4f} -> "
+            f"{r['held_out_loss_after']:.4f} ({r['train_rows']:,} rows trained, "
+            f"{r['held_out_rows']:,} held out)",
+            **PLAIN,
+        )
+    out.print(f"wrote {args.out}/", **PLAIN)
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument("--real", required=True, help="labelled real rows, prompts' sources")
     parser.add_argument("--out", required=True, help=out_help)

@@ -14,7 +14,7 @@ from synthgate import __version__
 from synthgate import config as cfg
 from synthgate.cli.console import progress_bars, scorer_lines, summary_table
 from synthgate.cli.generate import add_commands as add_generate_commands
-from synthgate.cli.generate import generate_command, run_command
+from synthgate.cli.generate import add_finetune, finetune_command, generate_command, run_command
 from synthgate.errors import SynthgateError
 from synthgate.io.guard import check_file, check_files
 from synthgate.io.inputs import Columns
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_export(sub)
     add_generate_commands(sub)
+    add_finetune(sub)
     return parser
 
 
@@ -270,6 +271,7 @@ COMMANDS: dict[str, Handler] = {
     "export": _export,
     "generate": generate_command,
     "run": run_command,
+    "finetune": finetune_command,
 }
 
 
