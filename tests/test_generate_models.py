@@ -83,7 +83,7 @@ def test_batch_with_left_padding_equals_each_prompt_alone(gpt2: Path) -> None:
 
 def test_sampling_is_reproducible_with_its_seed(gpt2: Path) -> None:
     gen = CausalGenerator(
-        model=str(gpt2), batch_size=2, max_new_tokens=8, device="cpu", num_return_sequences=3
+        model=str(gpt2), batch_size=2, max_new_tokens=5, device="cpu", num_return_sequences=3
     ).fit(pl.DataFrame())
     first = gen.generate(requests(PROMPTS), seed=11)
     assert first.height == 12 and first["request"].to_list() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
