@@ -161,3 +161,14 @@ def test_init_config_shows_the_generate_table_with_a_comment_on_every_key(
 def test_the_example_run_config_is_the_offline_one() -> None:
     conf = synthgate.load_config(REPO / "examples" / "run.toml")
     assert conf["generate"]["generator"] == "rules" and conf["generate"]["per_label"] > 0
+
+
+def test_every_config_in_the_readme_generate_section_is_valid() -> None:
+    import re
+    import tomllib
+
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("\n## Generate\n")[1]
+    blocks = re.findall(r"```toml\n(.+?)\n```", section.split("\n## ")[0], flags=re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        synthgate.config.merge_config(tomllib.loads(block))
