@@ -17,6 +17,13 @@ import tomli_w
 from synthgate.embed import DEFAULT_MODEL
 from synthgate.errors import ConfigError, SynthgateError
 from synthgate.gate import Gate, Rule, Unique
+from synthgate.generate import GENERATORS
+from synthgate.generate.settings import (
+    GENERATE_DEFAULTS,
+    GENERATE_HELP,
+    check_table,
+    generate_limits,
+)
 from synthgate.scorers import SCORERS, Scorer, provided_by
 
 FORMAT_VERSION = 1
@@ -137,6 +144,7 @@ LIMITS: dict[str, tuple[Any, str]] = {
         lambda v: v in _DEVICES or v.startswith("cuda:"),
         "auto, cpu, cuda or cuda:N",
     ),
+    **generate_limits(tuple(GENERATORS)),
 }
 """Keys whose values have a range: dotted key -> (check, what is allowed). Scorer parameters
 are checked by each scorer's constructor, so a scorer built in code is checked too."""
@@ -165,6 +173,7 @@ def default_config() -> dict[str, Any]:
         "embedding": dict(EMBEDDING_DEFAULTS),
         "scorers": {name: {"enabled": True, **_scorer_params(name)} for name in SCORERS},
         "gate": {"unique": dict(UNIQUE_DEFAULTS), "rules": rules},
+        "generate": copy.deepcopy(GENERATE_DEFAULTS),
     }
 
 
@@ -188,6 +197,7 @@ def merge_config(user: dict[str, Any]) -> dict[str, Any]:
     """Validate `user` key by key against the defaults and return the merged config."""
     merged = default_config()
     _merge_table("", user, merged)
+    check_table(merged["generate"])
     _build(merged, enabled_only=False)  # every scorer's parameters checked, even when off
     return merged
 
@@ -394,6 +404,12 @@ def render_default() -> str:
     for col, (_, why) in DEFAULT_RULES.items():
         lines += ["", f"[gate.rules.{col}]  # {why}"]
         lines += [_line(k, v, RULE_HELP[k]) for k, v in cfg["gate"]["rules"][col].items()]
+    lines += [
+        "",
+        "# What `synthgate generate` and `synthgate run` make, and how many.",
+        "[generate]",
+    ]
+    lines += [_line(k, v, GENERATE_HELP[k]) for k, v in cfg["generate"].items()]
     return "\n".join(lines) + "\n"
 
 

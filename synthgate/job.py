@@ -1,9 +1,12 @@
-"""The local engine: a batch job reads files, runs the score and gate steps once each, and
-writes the run directory (run.json last). Sharded and cluster engines will run the same steps."""
+"""The local engine: a batch job reads files, runs the score and gate steps (once, or once per
+round of generation), and writes the run directory (run.json last). Sharded and cluster engines
+will run the same steps."""
 
 from __future__ import annotations
 
+import json
 import platform
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -13,13 +16,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from synthgate import config as cfg
-from synthgate.io.files import file_sha256, read_table
-from synthgate.io.guard import check_run_dir, locked, remove_temps
-from synthgate.io.inputs import Columns
+from synthgate.errors import SynthgateError
+from synthgate.generate.finetune import finetune
+from synthgate.io.export import write_export
+from synthgate.io.files import file_sha256, read_table, write_text
+from synthgate.io.guard import check_file, check_run_dir, locked, remove_temps
+from synthgate.io.inputs import Columns, canonical
 from synthgate.io.rundir import HTML_FILE, Run, write_files
 from synthgate.pipeline import gate_step, score_step
-from synthgate.progress import Progress
+from synthgate.progress import Progress, silent
+from synthgate.rounds import generate, run_rounds
 
 LIBRARIES = (
     "polars",
@@ -92,6 +101,127 @@ def run_job(
     return JobResult(out, run.report, run.record)
 
 
+def generate_job(
+    real_path: str | Path,
+    out: str | Path,
+    config_path: str | Path | None = None,
+    columns: Columns | None = None,
+    progress: Progress | None = None,
+    *,
+    n: int | None = None,
+    force: bool = False,
+    header: bool = True,
+    holdout_path: str | Path | None = None,
+) -> Path:
+    """`synthgate generate`: candidates only (no scoring), written atomically to `out`
+    (.parquet, .csv or .jsonl); an existing file is replaced only with `force`."""
+    conf = cfg.load_config(config_path)
+    target = check_file(out, force=force, inputs=[real_path, config_path, holdout_path])
+    real = read_table(real_path, header=header)
+    hold = read_table(holdout_path, header=header) if holdout_path is not None else None
+    frame = generate(real, conf, n=n, columns=columns, progress=progress, holdout=hold)
+    return write_export(frame, target)
+
+
+def generate_run_job(
+    real_path: str | Path,
+    out_dir: str | Path,
+    config_path: str | Path | None = None,
+    columns: Columns | None = None,
+    progress: Progress | None = None,
+    *,
+    force: bool = False,
+    header: bool = True,
+    holdout_path: str | Path | None = None,
+) -> JobResult:
+    """`synthgate run`: generate, score and gate in rounds until the quotas are met; the run
+    directory is the one `score` writes for every generated row, with `generation` added to
+    report.json and run.json. `holdout_path`: the user's test rows, never prompt sources;
+    candidates that copy one are rejected (`leak_holdout`)."""
+    started = time.perf_counter()
+    conf = cfg.load_config(config_path)
+    with claimed(out_dir, force=force, inputs=(real_path, config_path, holdout_path)) as out:
+        t0 = time.perf_counter()
+        real = read_table(real_path, header=header)
+        hold = read_table(holdout_path, header=header) if holdout_path is not None else None
+        read_s = time.perf_counter() - t0
+        result = run_rounds(real, conf, columns=columns, progress=progress, holdout=hold)
+        run = result.run
+        inputs = {"real": _input(real_path, real.height)}
+        if hold is not None and holdout_path is not None:
+            inputs["holdout"] = _input(holdout_path, hold.height)
+        timings = {"read": read_s, **result.timings}
+        run.record = (
+            _record(conf, inputs, run.report, timings, result.device)
+            | {"columns": run.columns}
+            | {"generation": result.generation.record()}
+        )
+        write_files(run, out, _pages(html=True), started)
+    return JobResult(out, run.report, run.record)
+
+
+FINETUNE_FILE = "finetune.json"
+_FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def finetune_job(
+    data_path: str | Path,
+    model: str,
+    out_dir: str | Path,
+    objective: str,
+    *,
+    per_label: bool = False,
+    columns: Columns | None = None,
+    header: bool = True,
+    force: bool = False,
+    progress: Progress | None = None,
+    **train: Any,
+) -> dict[str, Any]:
+    """`synthgate finetune`: `model` fine-tuned on the rows of `data_path` (a run's
+    accepted.parquet works: its source -> text pairs train a paraphraser) and saved to
+    `out_dir`, or one model per label in `out_dir/<label>/`; finetune.json says the held-out
+    losses. `train`: epochs, lr, batch_size, seed, device."""
+    out = _finetune_dir(out_dir, force=force, inputs=[data_path, model])
+    rows = canonical(read_table(data_path, header=header), columns or Columns(), "data")
+    if per_label and "label" not in rows.columns:
+        raise SynthgateError("finetune: --per-label needs a label column in --data")
+    labelled = rows.filter(pl.col("label").is_not_null()) if per_label else rows
+    groups = labelled.partition_by("label", as_dict=True) if per_label else {(None,): rows}
+    results = {}
+    for (label,), part in groups.items():
+        if label is not None and not _FOLDER_NAME.match(str(label)):
+            raise SynthgateError(f"finetune: label {label!r} cannot name a folder of --out")
+        target = out if label is None else out / str(label)
+        results["(all)" if label is None else str(label)] = finetune(
+            part, model, target, objective, progress=progress or silent, **train
+        )
+    write_text(out / FINETUNE_FILE, json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _finetune_dir(out_dir: str | Path, *, force: bool, inputs: list[str | Path]) -> Path:
+    """A new or empty folder, or with `force` an earlier fine-tune's (it has finetune.json);
+    never one that holds an input."""
+    out = Path(out_dir)
+    if str(out_dir).strip() == "":
+        raise SynthgateError("--out: empty path; name a folder")
+    if out.exists() and not out.is_dir():
+        raise SynthgateError(f"{out}: --out exists and is not a directory")
+    for given in inputs:
+        if Path(given).exists() and Path(given).resolve().is_relative_to(out.resolve()):
+            raise SynthgateError(
+                f"{given}: is an input of this command and lies inside --out {out}"
+            )
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / FINETUNE_FILE).is_file():
+            raise SynthgateError(f"{out}: --out holds files that are not a synthgate fine-tune")
+        if not force:
+            raise SynthgateError(
+                f"{out}: --out already holds a fine-tune; pass --force to replace it"
+            )
+    return out
+
+
 def write_run(
     run: Run,
     out_dir: str | Path,
@@ -140,6 +270,21 @@ def _run_record(
     timings: dict[str, float],
     device: str,
 ) -> dict[str, Any]:
+    inputs = {"candidates": _input(cand_path, n_cand), "real": _input(real_path, n_real)}
+    return _record(conf, inputs, report, timings, device)
+
+
+def _input(path: str | Path, rows: int) -> dict[str, Any]:
+    return {"path": str(path), "sha256": file_sha256(path), "rows": rows}
+
+
+def _record(
+    conf: dict,
+    inputs: dict[str, dict[str, Any]],
+    report: dict,
+    timings: dict[str, float],
+    device: str,
+) -> dict[str, Any]:
     return {
         "format_version": cfg.FORMAT_VERSION,
         "synthgate_version": _version("synthgate"),
@@ -151,14 +296,7 @@ def _run_record(
         "seed": conf["seed"],
         "config": conf,
         "config_sha256": cfg.sha256(conf),
-        "inputs": {
-            "candidates": {
-                "path": str(cand_path),
-                "sha256": file_sha256(cand_path),
-                "rows": n_cand,
-            },
-            "real": {"path": str(real_path), "sha256": file_sha256(real_path), "rows": n_real},
-        },
+        "inputs": inputs,
         "counts": {k: report[k] for k in ("rows", "accepted", "rejected")},
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
     }

@@ -8,6 +8,7 @@ the gate decides, and it runs once per job.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,16 +138,29 @@ def gate_step(
     embeddings: RunEmbeddings | None = None,
     summaries: dict[str, dict[str, Any]] | None = None,
     record: dict[str, Any] | None = None,
+    keep: Collection[str] = (),
 ) -> Run:
-    """A Run from a frame of scores: `config`'s gate applied, report built, counts recorded."""
+    """A Run from a frame of scores: `config`'s gate applied, report built, counts recorded.
+    `keep`: ids of rows accepted by an earlier round of generation, whose acceptance stands
+    whatever this gate says (a cluster merge or a refit must not take it back)."""
     gate = cfg.gate_for(config, frame)
-    out = gate_frame(frame, gate, id_col=columns.get("id") or "id")
+    id_col = columns.get("id") or "id"
+    out = gate_frame(frame, gate, id_col=id_col)
+    held = pl.col(id_col).cast(pl.String).is_in(list(keep)) & ~pl.col("accepted")
+    kept = out.select(held.sum()).item() if keep else 0
+    if kept:
+        out = out.with_columns(
+            reasons=pl.when(held).then(pl.lit([], pl.List(pl.String))).otherwise("reasons"),
+            accepted=pl.col("accepted") | held,
+        )
     label = columns.get("label")
     label = label if label and label in out.columns else None
     available = set(out.columns) - set(GATE_COLUMNS)
     inactive = cfg.inactive_rules(config, available, provided_by())
     report = build_report(out, gate, score_columns(out), label, inactive, summaries)
     report["diversity"] = run_diversity(out, columns, real, embeddings, config["seed"])
+    if keep:
+        report["kept_by_earlier_rounds"] = kept
     record = dict(record or {})
     record |= {
         "config": config,

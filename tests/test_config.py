@@ -51,7 +51,7 @@ def test_merge_overrides_only_what_is_given() -> None:
         (
             {"sed": 1},
             r"^sed: unknown key; available: seed, batch_size, save_embeddings, "
-            r"embedding, scorers, gate$",
+            r"embedding, scorers, gate, generate$",
         ),
         (
             {"scorers": {"qualty": {}}},

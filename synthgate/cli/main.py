@@ -13,6 +13,8 @@ from rich.console import Console
 from synthgate import __version__
 from synthgate import config as cfg
 from synthgate.cli.console import progress_bars, scorer_lines, summary_table
+from synthgate.cli.generate import add_commands as add_generate_commands
+from synthgate.cli.generate import add_finetune, finetune_command, generate_command, run_command
 from synthgate.errors import SynthgateError
 from synthgate.io.guard import check_file, check_files
 from synthgate.io.inputs import Columns
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_evaluate(sub)
     _add_export(sub)
+    add_generate_commands(sub)
+    add_finetune(sub)
     return parser
 
 
@@ -278,6 +282,9 @@ COMMANDS: dict[str, Handler] = {
     "sample": _sample,
     "evaluate": _evaluate,
     "export": _export,
+    "generate": generate_command,
+    "run": run_command,
+    "finetune": finetune_command,
 }
 
 

@@ -11,6 +11,7 @@ from synthgate import html
 from synthgate.config import gate_for
 from synthgate.gate import Gate, format_bound
 from synthgate.io.rundir import Run
+from synthgate.report.generation import generation
 from synthgate.report.plots import co_rejection, count_bars, distributions, share_bars
 from synthgate.report.rows import examples, family_rejections, near_thresholds
 
@@ -27,6 +28,8 @@ SECTIONS = (  # the decision first, then what a person tunes from, the record la
     ("manifest", "Run"),
 )
 OPEN = {"acceptance"}  # every other section is folded until clicked
+GENERATION = ("generation", "Generation yield")
+"""The section a generated run (`synthgate run`) adds after the decision."""
 UNRECORDED = "(not recorded)"
 
 
@@ -47,17 +50,23 @@ def render_report(run: Run) -> str:
         "diversity": diversity(run.report),
     }
     title = f"synthgate run: {run.path.name}" if run.path else "synthgate run report"
-    body = [navigation()]
+    sections = list(SECTIONS)
+    if "generation" in run.report:
+        parts["generation"] = generation(run.report)
+        sections.insert(1, GENERATION)
+    body = [navigation(sections)]
     body += [
         html.section(name, *parts[anchor], anchor=anchor, folded=anchor not in OPEN)
-        for anchor, name in SECTIONS
+        for anchor, name in sections
     ]
     return html.page(title, body)
 
 
-def navigation() -> str:
-    """A list of links to the page's sections."""
-    links = "".join(f"<li><a href='#{a}'>{html.esc(name)}</a></li>" for a, name in SECTIONS)
+def navigation(sections: list[tuple[str, str]] | None = None) -> str:
+    """A list of links to the page's sections (default: every section)."""
+    links = "".join(
+        f"<li><a href='#{a}'>{html.esc(name)}</a></li>" for a, name in sections or SECTIONS
+    )
     return f"<nav><ul>{links}</ul></nav>"
 
 

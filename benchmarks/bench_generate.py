@@ -1,0 +1,143 @@
+"""Batched sampling (synthgate's causal generator) against the recipes' way (one sample at a
+time, no KV cache) on a randomly initialised GPT-2 of GPT-2 small's exact shape.
+
+    python benchmarks/bench_generate.py [--shape gpt2|tiny] [--loop-rows 2] [--rows 64]
+                                        [--batch-sizes 32,64] [--new-tokens 64] [--threads N]
+                                        [--device cpu|cuda]
+
+Both sides get the same prompts (8 to 24 tokens) and generate exactly `--new-tokens` tokens
+each (min_new_tokens = max_new_tokens), top-k 50 sampling, so tokens/s compare like for like.
+The model and a word-level tokenizer are built in code and saved to a temporary folder, which
+`[generate] model` then names (no download). Results: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from synthgate.generate.hf import CausalGenerator
+
+SHAPES = {
+    "gpt2": {"n_embd": 768, "n_layer": 12, "n_head": 12, "vocab_size": 50257, "n_positions": 1024},
+    "tiny": {"n_embd": 64, "n_layer": 2, "n_head": 2, "vocab_size": 1000, "n_positions": 256},
+}
+
+
+def build(folder: Path, shape: str) -> int:
+    """Save a random GPT-2 of `shape` and a tokenizer whose words w0 … wN are its tokens."""
+    dims = SHAPES[shape]
+    vocab = {"<|endoftext|>": 0} | {f"w{i}": i for i in range(1, dims["vocab_size"])}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="<|endoftext|>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>")
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(**dims, bos_token_id=0, eos_token_id=0))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return sum(p.numel() for p in model.parameters())
+
+
+def prompts(n: int, vocab: int) -> list[str]:
+    gen = torch.Generator().manual_seed(1)
+    lengths = torch.randint(8, 25, (n,), generator=gen)
+    return [
+        " ".join(f"w{int(t)}" for t in torch.randint(1, vocab, (int(k),), generator=gen))
+        for k in lengths
+    ]
+
+
+def requests(texts: list[str]) -> pl.DataFrame:
+    n = len(texts)
+    return pl.DataFrame(
+        {"label": ["x"] * n, "prompt": texts, "source": [None] * n, "source_id": [None] * n},
+        schema={c: pl.String for c in ("label", "prompt", "source", "source_id")},
+    )
+
+
+def recipe_loop(gen: CausalGenerator, texts: list[str], new_tokens: int) -> float:
+    """The recipes' way: one prompt at a time, the whole sequence re-run for every token (no
+    cache), top-k 50 sampling. Returns seconds."""
+    tokenizer, model = gen.load()
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for text in texts:
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            for _ in range(new_tokens):
+                logits = model(ids, use_cache=False).logits[:, -1, :]
+                top = torch.topk(logits, 50)
+                pick = torch.multinomial(torch.softmax(top.values, -1), 1)
+                ids = torch.cat([ids, top.indices.gather(1, pick)], dim=1)
+    return time.perf_counter() - start
+
+
+def batched(gen: CausalGenerator, texts: list[str]) -> float:
+    start = time.perf_counter()
+    out = gen.generate(requests(texts), seed=0)
+    assert out.height == len(texts)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", choices=list(SHAPES), default="gpt2")
+    parser.add_argument("--loop-rows", type=int, default=2)
+    parser.add_argument("--rows", type=int, default=64)
+    parser.add_argument("--batch-sizes", default="32,64")
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's own)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, auto (dtype: auto)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        params = build(Path(tmp), args.shape)
+        texts = prompts(args.rows, SHAPES[args.shape]["vocab_size"])
+        common = {"model": tmp, "device": args.device, "top_k": 50, "temperature": 1.0}
+        fixed = {"max_new_tokens": args.new_tokens, "min_new_tokens": args.new_tokens}
+        loop_gen = CausalGenerator(**common, **fixed).fit(pl.DataFrame())
+        gen_for = {
+            b: CausalGenerator(**common, **fixed, batch_size=b).fit(pl.DataFrame())
+            for b in map(int, args.batch_sizes.split(","))
+        }
+        loop_gen.load()
+        recipe_loop(loop_gen, texts[:1], 2)  # warm-up
+        rows = [
+            (
+                "recipe loop (batch 1, no cache)",
+                args.loop_rows,
+                recipe_loop(loop_gen, texts[: args.loop_rows], args.new_tokens),
+            )
+        ]
+        for size, gen in gen_for.items():
+            gen.load()
+            batched(gen, texts[:2])  # warm-up
+            rows.append((f"synthgate causal, batch {size}", args.rows, batched(gen, texts)))
+    print(
+        f"# {args.shape} shape, {params / 1e6:.1f} M parameters, float32, CPU, "
+        f"{torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.processor()}, "
+        f"torch {torch.__version__}; {args.new_tokens} new tokens per row"
+    )
+    print("| method | rows | seconds | rows/s | tokens/s |")
+    print("|---|---|---|---|---|")
+    base = None
+    for name, n, seconds in rows:
+        tps = n * args.new_tokens / seconds
+        base = base or tps
+        print(f"| {name} | {n} | {seconds:.1f} | {n / seconds:.2f} | {tps:.1f} |")
+    best = max(n * args.new_tokens / s for _, n, s in rows[1:])
+    print(f"\nbest batched / recipe loop: {best / base:.1f}x tokens/s")
+
+
+if __name__ == "__main__":
+    main()
