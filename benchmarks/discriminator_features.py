@@ -8,14 +8,15 @@ candidate text for character n-gram TF-IDF, sentence embeddings and both (logist
 class_weight balanced), with folds grouped by source and near-duplicates (what the scorer does)
 and with plain stratified k-fold. Last, the fine-tuned encoder on the two real pairs:
 
-    python benchmarks/discriminator_features.py [--no-encoder]
+    python benchmarks/discriminator_features.py [--no-encoder | --encoder-full]
 
 (a) real vs real must stay near 0.5; (b) copies and near-copies of the real rows must not fall
 below 0.5 (plain k-fold inverts: each copy is judged by a model that saw its twin labelled
 real); (c) machine-like text must score high. Then the per-row p of the default scorer on a
 mixed candidate set, for a gate threshold. Reads ../shared/data (or $SYNTHGATE_SHARED/data);
-embeds ~9,500 texts once (a few minutes on 2 CPU cores); the encoder fine-tunes MiniLM 10 times
-(about an hour on 2 CPU cores). Results: benchmarks/README.md.
+embeds ~9,500 texts once (a few minutes on 2 CPU cores); the encoder fine-tunes MiniLM 10 times,
+on 300 WebText / 150 GPT-2 rows unless --encoder-full (the whole pair: over an hour on 2 CPU
+cores). Results: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ LINEAR = ("both", "embeddings", "tfidf")
 SHARED = Path(os.environ.get("SYNTHGATE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 SEED = 0
 N = 1000  # rows per side of each case
+ENCODER_WEB_ROWS = 300  # WebText rows (and half as many GPT-2 samples) the encoder is run on
 TEMPLATES = (
     "Dear {name}, your {item} order #{n} has been shipped. Reply STOP to opt out.",
     "Hi {name}! Don't forget your {item} appointment on {day}. See you soon!",
@@ -143,15 +145,16 @@ def mixture(emb_of: dict[str, list[str]], real: pl.Series, emb: Embeddings) -> N
         print(f"| {k} | {q.len()} | {q.median():.2f} | {shares} |")
 
 
-def gpt2_pairs() -> dict[str, tuple[pl.DataFrame, pl.Series]]:
-    """Real GPT-2 samples vs WebText, and WebText vs WebText (two random halves)."""
+def gpt2_pairs(web_rows: int = 1000) -> dict[str, tuple[pl.DataFrame, pl.Series]]:
+    """Real GPT-2 samples vs WebText, and WebText vs WebText (two random halves): the first
+    `web_rows` WebText documents and half as many GPT-2 samples."""
     folder = SHARED / "data/gpt2_output"
-    gpt2 = pl.read_ndjson(folder / "gpt2.valid.jsonl")["text"]
-    web = pl.read_ndjson(folder / "webtext.valid.jsonl")["text"]
-    halves = web.sample(fraction=1.0, shuffle=True, seed=SEED)
+    gpt2 = pl.read_ndjson(folder / "gpt2.valid.jsonl")["text"].head(web_rows // 2)
+    web = pl.read_ndjson(folder / "webtext.valid.jsonl")["text"].head(web_rows)
+    halves, n = web.sample(fraction=1.0, shuffle=True, seed=SEED), web_rows // 2
     return {
-        "GPT-2 vs WebText (500 / 1,000)": (frame(gpt2.to_list()), web),
-        "WebText vs WebText (500 / 500)": (frame(halves[500:].to_list()), halves[:500]),
+        f"GPT-2 vs WebText ({n:,} / {web_rows:,})": (frame(gpt2.to_list()), web),
+        f"WebText vs WebText ({n:,} / {n:,})": (frame(halves[n:].to_list()), halves[:n]),
     }
 
 
@@ -229,8 +232,11 @@ def main() -> None:
     }
     mixture(named, real, emb)
     if "--no-encoder" not in sys.argv:
+        # On 2 busy CPU cores the whole pair would take over an hour: a third of it, and the
+        # default beside it on the same rows (--encoder-full: the whole pair, for a GPU).
+        small = pairs if "--encoder-full" in sys.argv else gpt2_pairs(ENCODER_WEB_ROWS)
         print("\n## Real generations: the fine-tuned encoder (defaults: 1 epoch, batch 32)\n")
-        real_generations(pairs, emb, ["encoder"])
+        real_generations(small, emb, ["char_wb baseline", "both", "encoder"])
 
 
 if __name__ == "__main__":
