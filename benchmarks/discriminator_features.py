@@ -1,16 +1,22 @@
 """Which features the discriminator uses, measured.
 
-Out-of-fold ROC-AUC of real versus candidate text for character n-gram TF-IDF, sentence
-embeddings and both (logistic regression, class_weight balanced), with folds grouped by source
-and near-duplicates (what the scorer does) and with plain stratified k-fold, on SMS Spam:
+First, on real generations (500 GPT-2 samples vs 1,000 WebText documents, ../shared/data/
+gpt2_output) and on human vs human (two random halves of WebText): the run ROC-AUC of every
+`features` option against a plain character 2-5-gram TF-IDF (char_wb) + logistic regression in
+5 folds, and the time per 1,000 rows. Then, on SMS Spam, the out-of-fold ROC-AUC of real versus
+candidate text for character n-gram TF-IDF, sentence embeddings and both (logistic regression,
+class_weight balanced), with folds grouped by source and near-duplicates (what the scorer does)
+and with plain stratified k-fold. Last, the fine-tuned encoder on the two real pairs:
 
-    python benchmarks/discriminator_features.py
+    python benchmarks/discriminator_features.py [--no-encoder | --encoder-full]
 
 (a) real vs real must stay near 0.5; (b) copies and near-copies of the real rows must not fall
 below 0.5 (plain k-fold inverts: each copy is judged by a model that saw its twin labelled
 real); (c) machine-like text must score high. Then the per-row p of the default scorer on a
 mixed candidate set, for a gate threshold. Reads ../shared/data (or $SYNTHGATE_SHARED/data);
-embeds ~8,000 texts once (a few minutes on 2 CPU cores). Results: benchmarks/README.md.
+embeds ~9,500 texts once (a few minutes on 2 CPU cores); the encoder fine-tunes MiniLM 10 times,
+on 300 WebText / 150 GPT-2 rows unless --encoder-full (the whole pair: over an hour on 2 CPU
+cores). Results: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -18,23 +24,28 @@ from __future__ import annotations
 import os
 import platform
 import random
+import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import _paths  # noqa: F401  (tests/ on sys.path, for plant)
 import numpy as np
 import plant
 import polars as pl
-import sklearn
 from sklearn.metrics import roc_auc_score
 
-from synthgate.embed import Embedder, Embeddings
+from synthgate.embed import Embedder, Embeddings, resolve_device
 from synthgate.scorers.base import Resources
-from synthgate.scorers.discriminator import FEATURES, DiscriminatorScorer, fold_groups, out_of_fold
+from synthgate.scorers.crossfit import fold_splits, out_of_fold
+from synthgate.scorers.discriminator import DiscriminatorScorer, fold_groups
+
+LINEAR = ("both", "embeddings", "tfidf")
 
 SHARED = Path(os.environ.get("SYNTHGATE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 SEED = 0
 N = 1000  # rows per side of each case
+ENCODER_WEB_ROWS = 300  # WebText rows (and half as many GPT-2 samples) the encoder is run on
 TEMPLATES = (
     "Dear {name}, your {item} order #{n} has been shipped. Reply STOP to opt out.",
     "Hi {name}! Don't forget your {item} appointment on {day}. See you soon!",
@@ -106,12 +117,12 @@ def measure(cand: pl.DataFrame, real: pl.Series, emb: Embeddings, timing: dict) 
     texts = pl.concat([real, cand["text"]])
     groups = fold_groups(cand, real, emb, DiscriminatorScorer.group_cosine)
     cells = [f"{len(np.unique(groups))}"]
-    for features in FEATURES:
+    for features in LINEAR:
         vectors = emb.of(texts)[0] if features != "tfidf" else None
         grams = texts.to_list() if features != "embeddings" else None
         for g in (groups, np.arange(len(y))):
             start = time.perf_counter()
-            p = out_of_fold(grams, vectors, y, g, 5, SEED)
+            p = out_of_fold(grams, vectors, y, fold_splits(y, g, 5, SEED), SEED)
             timing[features] = timing.get(features, 0.0) + time.perf_counter() - start
             cells.append(f"{roc_auc_score(y, p):.3f}")
     return cells
@@ -134,17 +145,79 @@ def mixture(emb_of: dict[str, list[str]], real: pl.Series, emb: Embeddings) -> N
         print(f"| {k} | {q.len()} | {q.median():.2f} | {shares} |")
 
 
+def gpt2_pairs(web_rows: int = 1000) -> dict[str, tuple[pl.DataFrame, pl.Series]]:
+    """Real GPT-2 samples vs WebText, and WebText vs WebText (two random halves): the first
+    `web_rows` WebText documents and half as many GPT-2 samples."""
+    folder = SHARED / "data/gpt2_output"
+    gpt2 = pl.read_ndjson(folder / "gpt2.valid.jsonl")["text"].head(web_rows // 2)
+    web = pl.read_ndjson(folder / "webtext.valid.jsonl")["text"].head(web_rows)
+    halves, n = web.sample(fraction=1.0, shuffle=True, seed=SEED), web_rows // 2
+    return {
+        f"GPT-2 vs WebText ({n:,} / {web_rows:,})": (frame(gpt2.to_list()), web),
+        f"WebText vs WebText ({n:,} / {n:,})": (frame(halves[n:].to_list()), halves[:n]),
+    }
+
+
+def char_baseline(cand: pl.DataFrame, real: pl.Series) -> float:
+    """The issue's yardstick: char_wb 2-5-gram TF-IDF + logistic regression, 5 plain folds."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    y = np.r_[np.zeros(real.len(), int), np.ones(cand.height, int)]
+    pipe = make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)), LogisticRegression(max_iter=1000)
+    )
+    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    texts = pl.concat([real, cand["text"]]).to_list()
+    return roc_auc_score(
+        y, cross_val_predict(pipe, texts, y, cv=folds, method="predict_proba")[:, 1]
+    )
+
+
+def real_generations(pairs: dict, emb: Embeddings, options: list[str]) -> None:
+    """AUC of each option on both pairs, and its seconds per 1,000 rows (both pairs together)."""
+    print(f"| option | {' | '.join(pairs)} | s / 1,000 rows |\n|---|---|---|---|")
+    rows = sum(c.height + r.len() for c, r in pairs.values())
+    for option in options:
+        cells, start = [], time.perf_counter()
+        for cand, real in pairs.values():
+            if option == "char_wb baseline":
+                cells.append(f"{char_baseline(cand, real):.3f}")
+                continue
+            real_frame = pl.DataFrame({"text": real})
+            scorer = DiscriminatorScorer(features=option).fit(cand, real_frame, Resources(emb))
+            cells.append(f"{scorer.summary_['roc_auc']:.3f}")
+        per_1000 = (time.perf_counter() - start) / rows * 1000
+        print(f"| {option} | {' | '.join(cells)} | {per_1000:.1f} |", flush=True)
+
+
+def machine() -> str:
+    """Cores, device and library versions."""
+    libs = ("polars", "scikit-learn", "torch", "transformers", "sentence-transformers")
+    found = ", ".join(f"{lib} {version(lib)}" for lib in libs)
+    device = resolve_device("auto")
+    return f"{platform.platform()}, {os.cpu_count()} cores, device {device}; Python " + (
+        f"{platform.python_version()}, {found}"
+    )
+
+
 def main() -> None:
     """Print the tables."""
-    built = cases()
+    built, pairs = cases(), gpt2_pairs()
     start = time.perf_counter()
-    columns = [s for c, r in built.values() for s in (c["text"], r)]
+    columns = [s for c, r in [*built.values(), *pairs.values()] for s in (c["text"], r)]
     emb = Embeddings.build(columns, Embedder())
     took = time.perf_counter() - start
-    versions = f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}"
-    print(f"{versions}, {os.cpu_count()} cores; embedded {emb.texts.len()} texts in {took:.0f} s\n")
-    head = " | ".join(f"{f} grouped | {f} plain" for f in FEATURES)
-    print(f"| case | groups | {head} |\n|---|---|{'---|' * 2 * len(FEATURES)}")
+    print(
+        f"{machine()}\nembedded {emb.texts.len()} texts in {took:.0f} s (the run's shared pass)\n"
+    )
+    print("## Real generations: ROC-AUC (0.5: indistinguishable)\n")
+    real_generations(pairs, emb, ["char_wb baseline", *LINEAR])
+    print("\n## SMS Spam: planted cases, grouped vs plain folds\n")
+    head = " | ".join(f"{f} grouped | {f} plain" for f in LINEAR)
+    print(f"| case | groups | {head} |\n|---|---|{'---|' * 2 * len(LINEAR)}")
     timing: dict[str, float] = {}
     for name, (cand, real) in built.items():
         print(f"| {name} | {' | '.join(measure(cand, real, emb, timing))} |", flush=True)
@@ -158,6 +231,12 @@ def main() -> None:
         for k, v in pick.items()
     }
     mixture(named, real, emb)
+    if "--no-encoder" not in sys.argv:
+        # On 2 busy CPU cores the whole pair would take over an hour: a third of it, and the
+        # default beside it on the same rows (--encoder-full: the whole pair, for a GPU).
+        small = pairs if "--encoder-full" in sys.argv else gpt2_pairs(ENCODER_WEB_ROWS)
+        print("\n## Real generations: the fine-tuned encoder (defaults: 1 epoch, batch 32)\n")
+        real_generations(small, emb, ["char_wb baseline", "both", "encoder"])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import polars as pl
@@ -142,3 +143,33 @@ def test_scorer_parameters_reach_the_scorer(real_small: pl.DataFrame) -> None:
     candidates = pl.DataFrame({"text": ["see you see you later then"]})
     out = synthgate.score(candidates, real_small, config)
     assert "repetition_loop_frac>0.1" in out["reasons"][0]
+
+
+def test_discriminator_encoder_keys_merge_and_are_documented() -> None:
+    user = {"features": "encoder", "epochs": 2, "batch_size": 8, "device": "cpu"}
+    merged = merge_config({"scorers": {"discriminator": user}})
+    assert merged["scorers"]["discriminator"] | user == merged["scorers"]["discriminator"]
+    (scorer,) = [s for s in synthgate.config.build_scorers(merged) if s.name == "discriminator"]
+    assert (scorer.features, scorer.epochs, scorer.device) == ("encoder", 2, "cpu")
+    section = render_default().split("[scorers.discriminator]")[1].split("\n\n")[0]
+    for key in ("features", "folds", "encoder", "epochs", "batch_size", "device"):
+        assert re.search(rf"^{key} = .+  # \S", section, flags=re.M), key
+    assert "'encoder'" in section
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("features", "bert", "must be one of both, embeddings, tfidf, encoder; got 'bert'"),
+        ("folds", 10**9, "must be an int from 2 to 20; got 1000000000"),
+        ("folds", 1, "must be an int from 2 to 20; got 1"),
+        ("epochs", 0, "must be an int >= 1; got 0"),
+        ("device", "gpu", "must be auto, cpu, cuda, cuda:N or mps; got 'gpu'"),
+        ("epochs", "2", "must be int; got '2'"),
+    ],
+)
+def test_discriminator_keys_are_checked(key: str, value: object, message: str) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"^scorers\.discriminator\.{key}: {re.escape(message)}$"
+    ):
+        merge_config({"scorers": {"discriminator": {key: value}}})
