@@ -21,9 +21,6 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_FOLDS = 20  # as the label scorer's: more folds only repeat the fit; bounds the time
 
 
-MAX_FOLDS = 20  # as the label scorer: more folds only repeat the fit on smaller parts
-
-
 @dataclass
 class DiscriminatorScorer:
     """Out-of-fold P(candidate) from a classifier of real vs candidate text.
