@@ -194,7 +194,7 @@ def test_a_users_text_column_rule_is_plotted_as_numbers() -> None:
     )
     page = render_report(hand_run(frame, {"rules": {"logprob": {"min": -2.0}}}))
     assert ">min -2</text>" in figure_for(page, "logprob")
-    near = rows(block(section(page, "near"), "logprob min -2"))
+    near = rows(block(section(page, "scores"), "logprob min -2"))
     assert [(r[0].split()[0], r[1], r[2]) for r in near] == [
         ("fails", "-4", "h"),
         ("fails", "-3", "b"),
@@ -304,7 +304,7 @@ def test_a_loop_is_one_group_and_its_gopher_reasons_one_entry() -> None:
 
 
 def test_rows_either_side_of_each_threshold(page: str) -> None:
-    part = section(page, "near")
+    part = section(page, "scores")
     low = rows(block(part, "similarity_cosine min 0.5"))
     # failing side: b 0.49, a 0.3; passing side, closest three: c 0.51, h 0.6, d 0.7 (not g)
     assert [(r[0], r[1], r[2]) for r in low] == [
@@ -441,3 +441,20 @@ def test_page_draws_in_chromium(tmp_path: Path) -> None:
     for colour in (ACCEPTED, REJECTED):  # the histograms' fills were drawn
         rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
         assert (np.abs(pixels - rgb).max(axis=1) <= 3).sum() > 500, colour
+
+
+def test_each_rule_shows_its_histogram_then_the_rows_at_its_thresholds(page: str) -> None:
+    part = section(page, "scores")
+    at = {
+        name: part.index(marker)
+        for name, marker in (
+            ("words", "<h3 id='rule-quality_words'>quality_words</h3>"),
+            ("words plot", "<figcaption>quality_words:"),
+            ("words min", "<h3 id='near-quality_words-min'>"),
+            ("sim", "<h3 id='rule-similarity_cosine'>similarity_cosine</h3>"),
+            ("sim plot", "<figcaption>similarity_cosine:"),
+            ("sim min", "<h3 id='near-similarity_cosine-min'>"),
+            ("sim max", "<h3 id='near-similarity_cosine-max'>"),
+        )
+    }
+    assert list(at) == sorted(at, key=at.get)  # rule by rule, in the gate's rule order

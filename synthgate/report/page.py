@@ -13,13 +13,12 @@ from synthgate.gate import Gate, format_bound
 from synthgate.io.rundir import Run
 from synthgate.report.generation import generation
 from synthgate.report.plots import co_rejection, count_bars, distributions, share_bars
-from synthgate.report.rows import examples, family_rejections, near_thresholds
+from synthgate.report.rows import NEAR_NOTE, examples, family_rejections, near_for
 
 SECTIONS = (  # the decision first, then what a person tunes from, the record last
     ("acceptance", "What was kept, and why the rest was not"),
     ("rules", "Rules"),
-    ("scores", "Score distributions"),
-    ("near", "Rows near each threshold"),
+    ("scores", "Each rule: its histogram and the rows either side of its thresholds"),
     ("examples", "Rejected rows, grouped by what rejected them"),
     ("co-rejection", "Co-rejection"),
     ("novelty", "Novelty against the real set"),
@@ -41,10 +40,12 @@ def render_report(run: Run) -> str:
         "manifest": manifest(run),
         "acceptance": acceptance(run.report, family_rejections(run)),
         "rules": rules(run.report, gate),
-        "scores": distributions(run, gate.rules),
+        "scores": [
+            html.para(NEAR_NOTE),
+            *distributions(run, gate.rules, near_for(run, gate.rules)),
+        ],
         "co-rejection": co_rejection(run.report),
         "examples": examples(run, unique),
-        "near": near_thresholds(run, gate.rules),
         "novelty": novelty(run),
         "discriminator": discriminator(run.report),
         "diversity": diversity(run.report),

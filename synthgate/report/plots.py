@@ -6,6 +6,7 @@ per column; matplotlib only draws the few dozen bins."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -183,24 +184,33 @@ def _tick(value: float) -> str:
     return html.esc(f"{value:.4g}")
 
 
-def distributions(run: Run, rules: tuple[Rule, ...]) -> list[str]:
-    """Histograms of every rule column, then of the other numeric score columns; flags as counts."""
+def distributions(
+    run: Run, rules: tuple[Rule, ...], beside: Callable[[str, pl.Series], list[str]] | None = None
+) -> list[str]:
+    """Per rule column its histogram, followed by `beside(column, values)` (the rows either side
+    of its thresholds); flags as counts; then the other numeric score columns' histograms."""
     frame = run.frame
     accepted = frame["accepted"].fill_null(False).to_numpy()
     by_column = {r.column: r for r in rules}
     ruled = [c for c in by_column if c in frame.columns]
     others = [c for c in score_columns(run.frame) if c not in by_column and _numeric(frame[c])]
     out: list[str] = []
-    for title, cols in (("Columns a rule uses", ruled), ("Other score columns", others)):
-        if not cols:
-            continue
-        flags = [c for c in cols if frame[c].dtype == pl.Boolean]
-        plots = [_plot(frame, c, accepted, by_column.get(c)) for c in cols if c not in flags]
-        out.append(f"<h3>{html.esc(title)}</h3>")
+    flags = [c for c in ruled if frame[c].dtype == pl.Boolean]
+    for column in (c for c in ruled if c not in flags):
+        out.append(f"<h3 id='rule-{html.esc(column)}'>{html.esc(column)}</h3>")
+        out.append(_plot(frame, column, accepted, by_column[column]))
+        if beside is not None:
+            out += beside(column, rule_values(frame, column))
+    if flags:
+        out += ["<h3>Flag columns a rule uses</h3>", flag_table(frame, flags)]
+    if others:
+        other_flags = [c for c in others if frame[c].dtype == pl.Boolean]
+        plots = [_plot(frame, c, accepted, None) for c in others if c not in other_flags]
+        out.append("<h3>Other score columns</h3>")
         if plots:
             out.append("<div class='grid'>" + "\n".join(map(_cell, plots)) + "</div>")
-        if flags:
-            out.append(flag_table(frame, flags))
+        if other_flags:
+            out.append(flag_table(frame, other_flags))
     return out or [html.para("This run has no numeric score columns.", "note")]
 
 

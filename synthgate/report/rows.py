@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import polars as pl
 
 from synthgate import html
 from synthgate.gate import Rule, format_bound, rules_of
 from synthgate.io.rundir import Run
-from synthgate.report.plots import GOPHER_NAME, family, rule_values
+from synthgate.report.plots import GOPHER_NAME, family
 
 EXAMPLES = 5  # rows shown per rule: enough to see what it catches, short enough to scan
 NEAR = 3  # rows shown on each side of each threshold
@@ -156,16 +157,18 @@ NEAR_NOTE = (
 )
 
 
-def near_thresholds(run: Run, rules: tuple[Rule, ...]) -> list[str]:
-    """For every numeric bound: the rows closest to it on the kept and on the rejected side."""
-    out = [html.para(NEAR_NOTE)]
-    for rule in rules:
-        if rule.column not in run.frame.columns:
-            continue
-        values = rule_values(run.frame, rule.column)
-        for kind, bound in rule.numeric_bounds():
-            out += near_block(run, rule.column, values, kind, bound)
-    return out if len(out) > 1 else [html.para("No rule has a numeric threshold.", "note")]
+def near_for(run: Run, rules: tuple[Rule, ...]) -> Callable[[str, pl.Series], list[str]]:
+    """For `distributions`: a column's rows closest to each of its bounds, on both sides."""
+    by_column = {r.column: r for r in rules}
+
+    def beside(column: str, values: pl.Series) -> list[str]:
+        return [
+            part
+            for kind, bound in by_column[column].numeric_bounds()
+            for part in near_block(run, column, values, kind, bound)
+        ]
+
+    return beside
 
 
 def near_block(run: Run, column: str, values: pl.Series, kind: str, bound: float) -> list[str]:
