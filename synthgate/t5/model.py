@@ -67,9 +67,18 @@ class T5:
     def probabilities(
         self, task: Task, prompts: list[str], progress: Progress = silent
     ) -> tuple[np.ndarray, np.ndarray]:
-        """((n, answers) teacher-forced answer probabilities renormalised over the task's
-        answers, (n,) truncated flags): one encoder pass per prompt, one decoder pass over
-        the answers' distinct prefixes."""
+        """((n, answers) answer probabilities renormalised over the task's answers, (n,)
+        truncated flags)."""
+        ll, truncated = self.log_likelihoods(task, prompts, progress)
+        probs = np.exp(ll - ll.max(axis=1, keepdims=True)) if len(ll) else ll
+        return probs / probs.sum(axis=1, keepdims=True), truncated
+
+    def log_likelihoods(
+        self, task: Task, prompts: list[str], progress: Progress = silent
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """((n, answers) teacher-forced log-likelihoods of the task's answers, (n,) truncated
+        flags): one encoder pass per prompt, one decoder pass over the answers' distinct
+        prefixes."""
         import torch
 
         model, _ = self.load()
@@ -79,8 +88,7 @@ class T5:
         for idx, inputs, mask in self._batches(ids, f"t5 {task.name}", progress):
             with torch.inference_mode():
                 logits = decoder_logits(model, inputs, mask, tree)
-                probs = torch.softmax(tree.log_likelihoods(logits).double(), dim=-1)
-            out[idx] = probs.double().cpu().numpy()
+                out[idx] = tree.log_likelihoods(logits).double().cpu().numpy()
         return out, truncated
 
     def generate(
