@@ -168,14 +168,30 @@ def t5_from_config(table: dict[str, Any]) -> T5:
 
 
 def decoder_logits(model: Any, inputs: Any, mask: Any, tree: PrefixTree) -> Any:
-    """(B, S, L, V) logits of the tree's S decoder inputs after one encoder pass per row."""
+    """(B, S, L, V) logits of the tree's S decoder inputs after one encoder pass per row.
+
+    The start token runs once per row, computing the cross-attention keys and values over the
+    encoder states; its cache is then copied to the S branches, so those projections, the
+    costliest part of a short decoder pass, are not repeated per branch."""
+    import torch
+
     encoded = model.get_encoder()(input_ids=inputs, attention_mask=mask).last_hidden_state
     rows, (s, length) = inputs.shape[0], tree.inputs.shape
-    logits = model(
-        encoder_outputs=(encoded.repeat_interleave(s, dim=0),),
-        attention_mask=mask.repeat_interleave(s, dim=0),
-        decoder_input_ids=tree.inputs.repeat(rows, 1),
-        decoder_attention_mask=tree.mask.repeat(rows, 1),
-        use_cache=False,
-    ).logits
+    start = tree.inputs[:1, :1].expand(rows, 1)
+    first = model(
+        encoder_outputs=(encoded,), attention_mask=mask, decoder_input_ids=start, use_cache=True
+    )
+    logits = first.logits.repeat_interleave(s, dim=0)  # (B * S, 1, V)
+    if length > 1:
+        cache = first.cache
+        cache.batch_repeat_interleave(s)
+        rest = model(
+            encoder_outputs=(encoded.repeat_interleave(s, dim=0),),
+            attention_mask=mask.repeat_interleave(s, dim=0),
+            decoder_input_ids=tree.inputs[:, 1:].repeat(rows, 1),
+            decoder_attention_mask=tree.mask.repeat(rows, 1),
+            cache=cache,
+            use_cache=True,
+        ).logits
+        logits = torch.cat([logits, rest], dim=1)
     return logits.view(rows, s, length, -1)

@@ -8,8 +8,10 @@ decoder passes. An answer's log-likelihood is the sum of its pieces' log-probabi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch loads only when a model runs: `init-config` stays quick
+    import torch
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class PrefixTree:
 
     def log_likelihoods(self, logits: torch.Tensor) -> torch.Tensor:
         """(B, n_answers) answer log-likelihoods from decoder logits of shape (B, S, L, V)."""
+        import torch
+
         logp = torch.log_softmax(logits.float(), dim=-1)
         pieces = logp[:, self.seq, self.pos, self.token]  # (B, R)
         out = torch.zeros(logp.shape[0], self.n_answers, dtype=pieces.dtype, device=pieces.device)
@@ -45,6 +49,8 @@ def prefix_free(answers: list[list[int]], eos: int) -> list[list[int]]:
 
 def prefix_tree(answers: list[list[int]], start: int, eos: int, pad: int = 0) -> PrefixTree:
     """The tree of `answers` (lists of piece ids, without end-of-sequence)."""
+    import torch
+
     pieces = prefix_free(answers, eos)
     prefixes = {tuple(p[:i]) for p in pieces for i in range(len(p))}
     maximal = sorted(
