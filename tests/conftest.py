@@ -89,3 +89,14 @@ def tiny_t5(t5_tokenizer):
 
     model = tiny_t5_model()
     return lambda **params: T5.ready(model, t5_tokenizer, **params)
+
+
+def one_torch_thread():
+    """Tiny models run fastest on one thread: on two shared cores, more threads only wait for
+    each other (training the tiny test models took 3x longer on two)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
-from conftest import tiny_t5_model
+from conftest import one_torch_thread, tiny_t5_model
 
 import synthgate.t5.model
 from synthgate import config as cfg
@@ -18,6 +18,8 @@ from synthgate.resources import Resources
 from synthgate.scorers import ColaScorer, StsbScorer
 from synthgate.t5 import COLA, STSB, T5, cola_prompt, stsb_prompt
 from synthgate.t5.prefix import prefix_free, prefix_tree
+
+_one_thread = pytest.fixture(scope="module", autouse=True)(one_torch_thread)
 
 PAIRS = [
     ("A man is playing a guitar.", "A man plays the guitar on a stage."),

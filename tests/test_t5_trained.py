@@ -9,11 +9,13 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
-from conftest import tiny_t5_model
+from conftest import one_torch_thread, tiny_t5_model
 
 from synthgate.resources import Resources
 from synthgate.scorers import ColaScorer, StsbScorer
 from synthgate.t5 import COLA, STSB, T5, cola_prompt, stsb_prompt
+
+_one_thread = pytest.fixture(scope="module", autouse=True)(one_torch_thread)
 
 # The answer is a function of one word, so a two-layer model learns it in a few hundred steps;
 # "3.0" is two pieces ("▁3." + "0") and "2.0" one, so both kinds of tree path are exercised.

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
+import numpy as np
 import polars as pl
 
+from synthgate.acceptability import Classifier
 from synthgate.errors import check_params
 from synthgate.scorers.base import Resources, lookup
-from synthgate.scorers.t5_answers import answer_table, present, summary
-from synthgate.t5 import COLA, COLA_PROMPT
+from synthgate.scorers.t5_answers import answer_table, present, summary, t5_answerer
+from synthgate.t5 import COLA, COLA_PROMPT, Answers
 
 BACKENDS = ("t5", "classifier")
 
@@ -21,7 +23,8 @@ class ColaScorer:
 
     With `backend = "t5"`: in `score` mode the likelihood of "acceptable" renormalised over
     "acceptable" and "unacceptable"; in `generate` mode 1 or 0 from the greedy answer
-    (unparsable: null and `cola_unparsable`). Null for empty text."""
+    (unparsable: null and `cola_unparsable`). With `backend = "classifier"`: the softmax
+    probability of the acceptable class of a sequence classifier. Null for empty text."""
 
     backend: str = field(
         default="t5", metadata={"help": "'t5' (the [t5] model) or 'classifier' (see classifier)"}
@@ -63,13 +66,22 @@ class ColaScorer:
 
     def fit(self, candidates: pl.DataFrame, real: pl.DataFrame, resources: Resources) -> Self:
         """Answer every distinct candidate text once."""
-        prompts = candidates.select(
-            pl.when(present(pl.col("text"))).then(pl.format(COLA_PROMPT, "text")).alias("p")
-        )["p"]
-        t5 = resources.get("t5", candidates, real)
-        self.table_ = answer_table(candidates["id"], prompts, COLA, t5, resources.progress)
-        self.summary_: dict[str, Any] = summary(self.table_, COLA, t5)
+        if self.backend == "classifier":
+            prompt = pl.col("text")  # the classifier reads the sentence itself
+            answerer, model, mode = self._classify, self.classifier, "classifier"
+        else:
+            prompt = pl.format(COLA_PROMPT, "text")
+            t5 = resources.get("t5", candidates, real)
+            answerer = t5_answerer(t5, COLA, resources.progress)
+            model, mode = (t5.model, t5.mode) if t5 else (None, "")
+        prompts = candidates.select(pl.when(present(pl.col("text"))).then(prompt).alias("p"))["p"]
+        self.table_ = answer_table(candidates["id"], prompts, COLA, answerer)
+        self.summary_: dict[str, Any] = summary(self.table_, COLA, model, mode)
         return self
+
+    def _classify(self, texts: list[str]) -> Answers:
+        p, truncated = Classifier(self.classifier).p_acceptable(texts)
+        return Answers(p, truncated, np.zeros(len(texts), dtype=bool))
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Look up each row's answer by id."""

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Self
 import polars as pl
 
 from synthgate.scorers.base import Resources, lookup
-from synthgate.scorers.t5_answers import answer_table, present, summary
+from synthgate.scorers.t5_answers import answer_table, present, summary, t5_answerer
 from synthgate.t5 import STSB, STSB_PROMPT
 
 
@@ -40,8 +40,11 @@ class StsbScorer:
                 .then(pl.format(STSB_PROMPT, "source", "text"))
                 .alias("prompt")
             )["prompt"]
-        self.table_ = answer_table(candidates["id"], prompts, STSB, t5, resources.progress)
-        self.summary_: dict[str, Any] = summary(self.table_, STSB, t5)
+        answerer = t5_answerer(t5, STSB, resources.progress)
+        self.table_ = answer_table(candidates["id"], prompts, STSB, answerer)
+        self.summary_: dict[str, Any] = summary(
+            self.table_, STSB, t5 and t5.model, t5.mode if t5 else ""
+        )
         return self
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:

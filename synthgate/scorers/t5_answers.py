@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from synthgate.progress import Progress
-from synthgate.t5 import T5, Task
+from synthgate.t5 import T5, Answers, Task
+
+Answerer = Callable[[list[str]], Answers]
+"""distinct prompts -> their Answers (a T5's, or a classifier's)."""
+
+
+def t5_answerer(t5: T5 | None, task: Task, progress: Progress) -> Answerer | None:
+    """The run's T5 answering `task`, or None where there is no T5."""
+    return None if t5 is None else (lambda prompts: t5.answer(task, prompts, progress))
 
 
 def answer_table(
-    ids: pl.Series, prompts: pl.Series, task: Task, t5: T5 | None, progress: Progress
+    ids: pl.Series, prompts: pl.Series, task: Task, answerer: Answerer | None
 ) -> pl.DataFrame:
     """Per id: `<task>_<score>`, `<task>_truncated`, `<task>_unparsable`; null where the prompt
-    is null (the score does not apply) or no T5 was given."""
+    is null (the score does not apply) or nothing answers."""
     score = {"stsb": "stsb_score", "cola": "cola_p_acceptable"}[task.name]
     distinct = prompts.drop_nulls().unique(maintain_order=True)
-    if t5 is None:
+    if answerer is None:
         distinct = distinct.head(0)
-    answers = t5.answer(task, distinct.to_list(), progress) if distinct.len() else None
+    answers = answerer(distinct.to_list()) if answerer and distinct.len() else None
     table = pl.DataFrame(
         {
             "prompt": distinct,
@@ -43,10 +52,10 @@ def present(column: pl.Expr) -> pl.Expr:
     return column.is_not_null() & (column.str.strip_chars() != "")
 
 
-def summary(table: pl.DataFrame, task: Task, t5: T5 | None) -> dict[str, Any]:
+def summary(table: pl.DataFrame, task: Task, model: str | None, mode: str) -> dict[str, Any]:
     """What report.json says of the pass: model, mode and counts."""
-    if t5 is None:
+    if model is None:
         return {}
     flags = {k: int(table[f"{task.name}_{k}"].sum() or 0) for k in ("truncated", "unparsable")}
     scored = int(table[f"{task.name}_truncated"].is_not_null().sum())
-    return {"model": t5.model, "mode": t5.mode, "rows_scored": scored, **flags}
+    return {"model": model, "mode": mode, "rows_scored": scored, **flags}
