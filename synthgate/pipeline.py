@@ -117,6 +117,8 @@ def score_step(
     resources = Resources(config=conf, declared=needs, rows=(cand, ref), progress=report)
     if "t5" in needs:  # a checkpoint that cannot be loaded fails before any other work
         resources.get("t5", cand, ref).load()
+    for scorer in scorers:  # so does a model of a scorer's own
+        getattr(scorer, "prepare", lambda: None)()
     timings = _fit(scorers, cand, ref, resources, report)
     scores = _score_batches(cand, scorers, conf["batch_size"], report, timings)
     roles = _roles(columns, candidates)

@@ -112,3 +112,16 @@ def test_the_acceptable_class() -> None:
 def test_an_unloadable_classifier_is_one_clear_line() -> None:
     with pytest.raises(SynthgateError, match=r"^scorers\.cola\.classifier: cannot load '/no/cola'"):
         Classifier("/no/cola").load()
+
+
+def test_cli_names_a_missing_classifier_before_any_work(tmp_path, capsys) -> None:
+    (tmp_path / "c.csv").write_text("text\nA dog runs.\n")
+    (tmp_path / "r.csv").write_text("text\nA cat sleeps.\n")
+    config = tmp_path / "cola.toml"
+    config.write_text(
+        '[scorers.cola]\nenabled = true\nbackend = "classifier"\nclassifier = "/no/cola"\n'
+    )
+    args = [str(tmp_path / "c.csv"), "--real", str(tmp_path / "r.csv"), "--config", str(config)]
+    assert main(["score", *args, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scorers.cola.classifier: cannot load '/no/cola'" in err[0]

@@ -79,8 +79,15 @@ class ColaScorer:
         self.summary_: dict[str, Any] = summary(self.table_, COLA, model, mode)
         return self
 
+    def prepare(self) -> None:
+        """Load the classifier of `backend = "classifier"` now: a bad folder fails at once."""
+        if self.backend == "classifier" and getattr(self, "classifier_", None) is None:
+            self.classifier_ = Classifier(self.classifier)
+            self.classifier_.load()
+
     def _classify(self, texts: list[str]) -> Answers:
-        p, truncated = Classifier(self.classifier).p_acceptable(texts)
+        self.prepare()
+        p, truncated = self.classifier_.p_acceptable(texts)
         return Answers(p, truncated, np.zeros(len(texts), dtype=bool))
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
