@@ -25,6 +25,8 @@ from synthgate.generate.settings import (
     generate_limits,
 )
 from synthgate.scorers import SCORERS, Scorer, provided_by
+from synthgate.t5 import DEFAULT_MODEL as T5_MODEL
+from synthgate.t5.load import DTYPES as T5_DTYPES
 
 FORMAT_VERSION = 1
 
@@ -80,6 +82,13 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
         "below its label's floor: min(0.2, the 1% quantile of real rows' out-of-fold p) "
         "(benchmarks/label_features.py, benchmarks/thresholds.py)",
     ),
+    # The seed paraphrase recipe's rules (issue 12): it kept pairs T5's stsb answer rated
+    # at least 4.0 and dropped what T5's cola answer called unacceptable (p < 0.5 here).
+    "stsb_score": ({"min": 4.0}, "the paraphrase recipe kept pairs T5 rated >= 4.0 (issue 12)"),
+    "cola_p_acceptable": (
+        {"min": 0.5},
+        "the paraphrase recipe dropped what T5's cola called unacceptable (issue 12)",
+    ),
     "label_unknown": (
         {"max": False},
         "a label the real set lacks cannot be checked, and is usually a typo of one it has",
@@ -125,6 +134,25 @@ EMBEDDING_HELP = {
     "max_seq_length": "tokens kept per text (all-MiniLM-L6-v2 was trained with 256)",
     "device": "'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'",
 }
+T5_DEFAULTS: dict[str, Any] = {
+    "model": T5_MODEL,
+    "device": "auto",
+    "dtype": "auto",
+    "batch_size": 32,
+    "max_length": 512,
+    "mode": "score",
+}
+T5_HELP = {
+    "model": "the multi-task T5 of stsb and cola (t5-small, t5-base, t5-large): a hub name or "
+    "a local folder holding its config.json, weights and spiece.model",
+    "device": "'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'",
+    "dtype": "'auto' (bfloat16 on CUDA, float32 on CPU), 'float32' or 'bfloat16'",
+    "batch_size": "prompts per forward pass (sorted by length, so little padding)",
+    "max_length": "tokens kept per prompt (T5 was trained with 512); longer ones are cut and "
+    "flagged in <scorer>_truncated",
+    "mode": "'score' (answer likelihoods: a continuous score) or 'generate' (greedy answer "
+    "parsed as the recipes did; unparsable: null and <scorer>_unparsable)",
+}
 UNIQUE_HELP = {
     "enabled": "keep one member of each duplicate cluster among the rows that pass every rule",
     "column": "the cluster id column: dedup_exact_cluster (copies: equal normalised text) or "
@@ -145,6 +173,11 @@ LIMITS: dict[str, tuple[Any, str]] = {
         "auto, cpu, cuda or cuda:N",
     ),
     **generate_limits(tuple(GENERATORS)),
+    "t5.batch_size": (lambda v: v >= 1, "an int >= 1"),
+    "t5.max_length": (lambda v: v >= 2, "an int >= 2"),
+    "t5.device": (lambda v: v in _DEVICES or v.startswith("cuda:"), "auto, cpu, cuda or cuda:N"),
+    "t5.dtype": (lambda v: v in T5_DTYPES, ", ".join(T5_DTYPES)),
+    "t5.mode": (lambda v: v in ("score", "generate"), "score or generate"),
 }
 """Keys whose values have a range: dotted key -> (check, what is allowed). Scorer parameters
 are checked by each scorer's constructor, so a scorer built in code is checked too."""
@@ -171,7 +204,11 @@ def default_config() -> dict[str, Any]:
         "batch_size": 10_000,
         "save_embeddings": True,
         "embedding": dict(EMBEDDING_DEFAULTS),
-        "scorers": {name: {"enabled": True, **_scorer_params(name)} for name in SCORERS},
+        "t5": dict(T5_DEFAULTS),
+        "scorers": {
+            name: {"enabled": getattr(cls, "enabled_by_default", True), **_scorer_params(name)}
+            for name, cls in SCORERS.items()
+        },
         "gate": {"unique": dict(UNIQUE_DEFAULTS), "rules": rules},
         "generate": copy.deepcopy(GENERATE_DEFAULTS),
     }
@@ -387,9 +424,13 @@ def render_default() -> str:
     ]
     lines += ["", "[embedding]"]
     lines += [_line(k, v, EMBEDDING_HELP[k]) for k, v in cfg["embedding"].items()]
+    lines += ["", "[t5]  # the one model of the stsb and cola scorers"]
+    lines += [_line(k, v, T5_HELP[k]) for k, v in cfg["t5"].items()]
     for name, table in cfg["scorers"].items():
         helps = {f.name: f.metadata.get("help", "") for f in _params(SCORERS[name])}
         helps["enabled"] = f"run the {name} scorer: {scorer_summary(SCORERS[name])}"
+        if not table["enabled"]:
+            helps["enabled"] += " Off by default: it needs a model on disk ([t5] model)"
         lines += ["", f"[scorers.{name}]", *(_line(k, v, helps[k]) for k, v in table.items())]
     lines += [
         "",

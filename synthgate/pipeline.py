@@ -116,6 +116,10 @@ def score_step(
     _check_before_work(conf, candidates, scorers)
     needs = {name for s in scorers for name in s.needs}
     resources = Resources(config=conf, declared=needs, rows=(cand, ref), progress=report)
+    if "t5" in needs:  # a checkpoint that cannot be loaded fails before any other work
+        resources.get("t5", cand, ref).load()
+    for scorer in scorers:  # so does a model of a scorer's own
+        getattr(scorer, "prepare", lambda: None)()
     timings = _fit(scorers, cand, ref, resources, report)
     scores = _score_batches(cand, scorers, conf["batch_size"], report, timings)
     roles = _roles(columns, candidates)

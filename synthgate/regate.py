@@ -11,7 +11,7 @@ from synthgate.errors import SynthgateError
 from synthgate.io.rundir import Run
 from synthgate.pipeline import gate_step
 
-RESCORE_KEYS = ("seed", "embedding", "scorers")
+RESCORE_KEYS = ("seed", "embedding", "t5", "scorers")
 """Config tables the stored scores depend on: changing them means running `score` again."""
 
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from synthgate.embed import Embeddings, embedder_from_config
 from synthgate.progress import Progress, silent
+from synthgate.t5 import t5_from_config
 from synthgate.vectors import Neighbours, candidate_neighbours
 
 Builder = Callable[["Resources", pl.DataFrame, pl.DataFrame], Any]
@@ -106,7 +107,16 @@ def _neighbours(res: Resources, candidates: pl.DataFrame, real: pl.DataFrame) ->
     return candidate_neighbours(candidates["text"], real["text"], embeddings)
 
 
-RESOURCES: dict[str, Builder] = {"embeddings": _embeddings, "neighbours": _neighbours}
+def _t5(res: Resources, candidates: pl.DataFrame, real: pl.DataFrame) -> Any:
+    """The one T5 of `[t5]` that serves `stsb` and `cola` (it loads on first use)."""
+    return None if res.config is None else t5_from_config(res.config["t5"])
+
+
+RESOURCES: dict[str, Builder] = {
+    "embeddings": _embeddings,
+    "neighbours": _neighbours,
+    "t5": _t5,
+}
 """Every shared resource a scorer may name in `needs`, and how it is built."""
 USES: dict[str, tuple[str, ...]] = {"neighbours": ("embeddings",)}
 """The resources a builder asks for in turn."""

@@ -49,3 +49,54 @@ def real_small() -> pl.DataFrame:
             ],
         }
     )
+
+
+@pytest.fixture(scope="session")
+def t5_tokenizer():
+    """The real T5 SentencePiece vocabulary (32,100 pieces) from ../shared/data."""
+    from transformers import T5Tokenizer
+
+    folder = shared_dir() / "data" / "t5_tokenizer"
+    if not (folder / "spiece.model").is_file():
+        pytest.fail(f"{folder}/spiece.model not found (set SYNTHGATE_SHARED)")
+    return T5Tokenizer.from_pretrained(str(folder))
+
+
+def tiny_t5_model(seed: int = 0, d_model: int = 16, heads: int = 2):
+    """A randomly initialised T5 of a few hundred KB over the real T5 vocabulary's ids."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(seed)
+    config = T5Config(
+        vocab_size=32128,
+        d_model=d_model,
+        d_kv=8,
+        d_ff=2 * d_model,
+        num_layers=2,
+        num_heads=heads,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    return T5ForConditionalGeneration(config).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_t5(t5_tokenizer):
+    """T5(**params) over one session-wide tiny random model and the real vocabulary."""
+    from synthgate.t5 import T5
+
+    model = tiny_t5_model()
+    return lambda **params: T5.ready(model, t5_tokenizer, **params)
+
+
+def one_torch_thread():
+    """Tiny models run fastest on one thread: on two shared cores, more threads only wait for
+    each other (training the tiny test models took 3x longer on two)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

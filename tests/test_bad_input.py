@@ -366,7 +366,7 @@ def test_invalid_utf8_row_kept_and_rejected(capsys, tmp_path, real, out, suffix:
         (
             "sed = 1\n",
             "sed: unknown key; available: seed, batch_size, save_embeddings, "
-            "embedding, scorers, gate, generate",
+            "embedding, t5, scorers, gate, generate",
         ),
         (
             "[scorers.qualty]\nenabled = false\n",

@@ -52,7 +52,7 @@ def test_merge_overrides_only_what_is_given() -> None:
         (
             {"sed": 1},
             r"^sed: unknown key; available: seed, batch_size, save_embeddings, "
-            r"embedding, scorers, gate, generate$",
+            r"embedding, t5, scorers, gate, generate$",
         ),
         (
             {"scorers": {"qualty": {}}},
@@ -127,7 +127,11 @@ def test_disabled_scorer_makes_its_rules_inactive(real_small: pl.DataFrame) -> N
     scored = synthgate.pipeline.score_step(real_small, real_small, config)
     run = synthgate.pipeline.gate_step(scored.frame, scored.config, scored.columns)
     assert not any(c.startswith("dedup_") for c in run.frame.columns)
-    assert set(run.report["inactive_rules"]) == {"dedup_real_exact"}
+    assert set(run.report["inactive_rules"]) == {
+        "dedup_real_exact",
+        "stsb_score",
+        "cola_p_acceptable",
+    }  # T5 ones: off by default
     assert gate_for(run.config, run.frame).unique is None  # no cluster column, no unique step
     reasons = run.frame["reasons"].explode().drop_nulls().to_list()
     assert not [r for r in reasons if r.startswith(("dedup_", "duplicate_of"))]

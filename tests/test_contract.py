@@ -42,7 +42,7 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture
-def fitted(candidates: pl.DataFrame, real_small: pl.DataFrame, embedder: Embedder):
+def fitted(candidates: pl.DataFrame, real_small: pl.DataFrame, embedder: Embedder, tiny_t5):
     real = real_small.with_columns(id=pl.format("real:{}", pl.int_range(pl.len())))
 
     def make(name: str) -> Scorer:
@@ -51,6 +51,8 @@ def fitted(candidates: pl.DataFrame, real_small: pl.DataFrame, embedder: Embedde
         if "embeddings" in scorer.needs:
             columns = [candidates["text"], candidates["source"], real["text"]]
             resources = Resources(embeddings=Embeddings.build(columns, embedder))
+        if "t5" in scorer.needs:  # a tiny random T5 over the real vocabulary
+            resources = Resources(t5=tiny_t5(batch_size=4))
         return scorer.fit(candidates, real, resources)
 
     return make

@@ -62,7 +62,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     add_generate_commands(sub)
     add_finetune(sub)
+    _add_train(sub)
     return parser
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a model a scorer can use")
+    what = train.add_subparsers(dest="what", required=True)
+    acc = what.add_parser(
+        "acceptability", help="fine-tune a CoLA classifier for [scorers.cola] backend = classifier"
+    )
+    acc.add_argument("--data", required=True, help="CoLA .tsv: source, label, orig, sentence")
+    acc.add_argument("--out", required=True, help="folder to write the model into")
+    acc.add_argument("--base", help="encoder to fine-tune (default: the embedded all-MiniLM-L6-v2)")
+    acc.add_argument("--epochs", type=int, default=4, help="passes over the data (default 4)")
+    acc.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (default 5e-5)")
+    acc.add_argument("--batch-size", type=int, default=32, help="sentences per step (default 32)")
+    acc.add_argument("--max-length", type=int, default=64, help="tokens per sentence (default 64)")
+    acc.add_argument("--held-out", type=float, default=0.1, help="share held out (default 0.1)")
+    acc.add_argument("--limit", type=int, help="train on this many random rows only")
+    acc.add_argument("--seed", type=int, default=0, help="seed for the split and the training")
+    _add_force(acc, "a model an earlier `synthgate train` wrote in --out")
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
@@ -273,6 +293,38 @@ def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from synthgate.acceptability.train import METRICS_FILE, train_acceptability
+
+    target = Path(args.out)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        if not args.force:
+            raise SynthgateError(
+                f"{target}: --out exists and is not empty; pass --force to replace"
+            )
+        if not (target / METRICS_FILE).is_file():
+            raise SynthgateError(
+                f"{target}: --force replaces only a model `synthgate train` wrote (it has "
+                f"{METRICS_FILE}); this folder holds other files"
+            )
+    settings = ("epochs", "lr", "batch_size", "max_length", "held_out", "limit", "seed")
+    with progress_bars(err) as progress:
+        result = train_acceptability(
+            args.data,
+            target,
+            args.base,
+            progress=progress,
+            **{k: getattr(args, k) for k in settings},
+        )
+    _say(
+        out,
+        f"held-out MCC {result.mcc:.3f}, accuracy {result.accuracy:.3f} "
+        f"({result.held_out_rows:,} rows; trained on {result.train_rows:,})",
+    )
+    _say(out, f'wrote {target}/: [scorers.cola] backend = "classifier", classifier = "{target}"')
+    return 0
+
+
 COMMANDS: dict[str, Handler] = {
     "score": _score,
     "init-config": _init_config,
@@ -285,6 +337,7 @@ COMMANDS: dict[str, Handler] = {
     "generate": generate_command,
     "run": run_command,
     "finetune": finetune_command,
+    "train": _train,
 }
 
 

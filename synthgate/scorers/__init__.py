@@ -6,12 +6,14 @@ from __future__ import annotations
 import polars as pl
 
 from synthgate.scorers.base import Scorer
+from synthgate.scorers.cola import ColaScorer
 from synthgate.scorers.dedup import DedupScorer
 from synthgate.scorers.discriminator import DiscriminatorScorer
 from synthgate.scorers.label import LabelScorer
 from synthgate.scorers.quality import QualityScorer
 from synthgate.scorers.repetition import RepetitionScorer
 from synthgate.scorers.similarity import SimilarityScorer
+from synthgate.scorers.stsb import StsbScorer
 
 SCORERS: dict[str, type[Scorer]] = {
     "quality": QualityScorer,
@@ -20,6 +22,8 @@ SCORERS: dict[str, type[Scorer]] = {
     "similarity": SimilarityScorer,
     "label": LabelScorer,
     "discriminator": DiscriminatorScorer,
+    "stsb": StsbScorer,
+    "cola": ColaScorer,
 }
 
 
@@ -35,6 +39,7 @@ def score_columns(frame: pl.DataFrame) -> list[str]:
 
 __all__ = [
     "SCORERS",
+    "ColaScorer",
     "DedupScorer",
     "DiscriminatorScorer",
     "LabelScorer",
@@ -42,6 +47,7 @@ __all__ = [
     "RepetitionScorer",
     "Scorer",
     "SimilarityScorer",
+    "StsbScorer",
     "provided_by",
     "score_columns",
 ]
