@@ -541,3 +541,22 @@ def test_the_verdict_pairs_seeds_and_weighs_the_spread() -> None:
     assert set(result["verdict"]) == set(METRICS)
     page = render_page({**result, "verdict": verdict(conditions)})
     assert "accepted − oversample" in page and "within the spread" in page
+
+
+def test_objective_tuning_never_moves_a_hard_rule() -> None:
+    data = madewithml("dataset.csv").sample(fraction=1.0, shuffle=True, seed=0)
+    train, validation = data[:611], data[611:]
+    rng = np.random.default_rng(0)
+    rows = candidates(train, good=100, noise=400, seed=0)
+    # the bound the search above gains most by moving, marked hard
+    config = {"gate": {"rules": {"label_p_intended": {"min": 0.0, "hard": True}}}}
+    config["gate"]["rules"]["similarity_cosine"] = {"min": 0.5, "max": 0.98}
+    run = make_run(rows, config, {"similarity_cosine": rng.uniform(0.6, 1.0, len(rows))})
+    kwargs = {"text_col": TEXT, "label_col": "tag", "seeds": 1, "positions": (0.0, 0.5, 1.0)}
+    suggested, extra = tune_objective(run, train, validation, rounds=1, **kwargs)
+    assert suggested["gate"]["rules"]["label_p_intended"]["min"] == 0.0
+    assert all(not str(r[1]).startswith("label_p_intended") for r in extra["rows"])
+    _, trace = tune_objective(
+        run, train, validation, rounds=1, unfreeze=["label_p_intended"], **kwargs
+    )
+    assert any(str(r[1]).startswith("label_p_intended") for r in trace["rows"])

@@ -132,7 +132,7 @@ def ascend(
     for round_no in range(1, rounds + 1):
         results = []
         for column, side, tried in knobs:
-            for value in tried:
+            for value in (v for v in tried if _consistent(best, column, side, v)):
                 results.append(
                     (column, side, value, *objective(with_bound(best, column, side, value)))
                 )
@@ -148,6 +148,15 @@ def ascend(
         best, best_score = with_bound(best, column, side, value), score
         trace[len(trace) - len(results) + top][-1] = "chosen"
     return best, trace
+
+
+def _consistent(config: dict[str, Any], column: str, side: str, value: float) -> bool:
+    """Whether `value` keeps the rule's min <= max (a crossed pair rejects every row)."""
+    rule = config["gate"]["rules"][column]
+    other = rule.get("max" if side == "min" else "min")
+    if other is None or isinstance(other, bool):
+        return True
+    return value <= other if side == "min" else value >= other
 
 
 class Objective:
