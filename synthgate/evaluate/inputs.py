@@ -145,10 +145,9 @@ def overlap(train: Labelled, held: Labelled) -> dict[str, Any]:
         return pl.DataFrame({"id": [str(i) for i in range(split.text.size)], "text": split.text})
 
     held_frame = frame(held)
-    keys = normalize(held_frame["text"])
-    exact = (keys != "") & keys.is_in(normalize(pl.Series(train.text, dtype=pl.String)).implode())
-    dedup = DedupScorer(semantic=False).fit(held_frame, frame(train), Resources())
-    near = dedup.score(held_frame)["dedup_real_jaccard"].fill_null(0.0) >= NEAR_JACCARD
+    found = DedupScorer(semantic=False).fit(held_frame, frame(train), Resources()).score(held_frame)
+    exact = found["dedup_real_exact"].fill_null(False)
+    near = found["dedup_real_jaccard"].fill_null(0.0) >= NEAR_JACCARD
     first = int(exact.arg_true()[0]) if exact.any() else None
     return {
         "exact_rows": int(exact.sum()),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import polars as pl
@@ -123,18 +122,14 @@ def rows_table(
 
 def compact_reasons(reasons: list[str]) -> str:
     """A row's reasons, the Gopher repetition rules folded into one entry."""
-    gopher = [r for r in reasons if family(rule_of(r)) == GOPHER_NAME]
+    rules = rules_of(pl.Series(reasons, dtype=pl.String)).to_list() if reasons else []
+    gopher = [r for r, rule in zip(reasons, rules, strict=True) if family(rule) == GOPHER_NAME]
     rest = [r for r in reasons if r not in gopher]
     if len(gopher) > 1:
         rest.append(f"{GOPHER_NAME}: {len(gopher)} rules")
     else:
         rest += gopher
     return "; ".join(rest)
-
-
-def rule_of(reason: str) -> str:
-    """The rule a reason names: `quality_words<1` -> quality_words."""
-    return re.split(r"[<>:]", reason.removeprefix("not:"), maxsplit=1)[0]
 
 
 def near_rows(values: pl.Series, kind: str, bound: float) -> list[tuple[int, float, bool]]:

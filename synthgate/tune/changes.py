@@ -4,9 +4,10 @@ warning for a bound loosened far, and suggested.toml with every changed key mark
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-import polars as pl
+import numpy as np
 
 from synthgate.config import gate_for
 from synthgate.gate import gate_frame
@@ -23,7 +24,7 @@ def suggestion_changes(run: Run, suggested: dict[str, Any]) -> dict[str, Any]:
     `suggested` against the run's own config."""
     problem = build_problem(run.frame, run.config)
     rules = suggested["gate"]["rules"]
-    before = run.frame["accepted"]
+    before = run.frame["accepted"].to_numpy()
     out: list[dict[str, Any]] = []
     warnings: list[str] = []
     for knob in problem.knobs:
@@ -31,14 +32,14 @@ def suggestion_changes(run: Run, suggested: dict[str, Any]) -> dict[str, Any]:
         if new is None or new == knob.current:
             continue
         p0, p = knob.position(knob.current), knob.position(new)
-        alone = _with_bound(run.config, knob.column, knob.side, new)
+        alone = with_bound(run.config, knob.column, knob.side, new)
         change = {
             "knob": knob.name,
             "old": knob.current,
             "new": new,
             "direction": "loosened" if p < p0 else "tightened" if p > p0 else "same rows",
             "quantile_change": abs(p - p0) / max(knob.values, 1),
-            "rows_changed": int((_accepted(run, alone) != before).sum()),
+            "rows_changed": int((accepted_mask(run, alone) != before).sum()),
         }
         out.append(change)
         if p < p0 and change["quantile_change"] > LOOSEN_WARN:
@@ -47,7 +48,7 @@ def suggestion_changes(run: Run, suggested: dict[str, Any]) -> dict[str, Any]:
                 f"{change['quantile_change']:.1%} of the column's values (more than "
                 f"{LOOSEN_WARN:.0%}); look at those rows before applying it"
             )
-    after = _accepted(run, suggested) if out else before
+    after = accepted_mask(run, suggested) if out else before
     rows = run.frame.height
     return {
         "changes": out,
@@ -93,15 +94,17 @@ def mark_changes(toml_text: str, changes: list[dict[str, Any]]) -> str:
     return "\n".join(out) + ("\n" if toml_text.endswith("\n") else "")
 
 
-def _with_bound(config: dict[str, Any], column: str, side: str, value: float) -> dict[str, Any]:
-    rules = dict(config["gate"]["rules"])
-    rules[column] = {**rules[column], side: value}
-    return {**config, "gate": {**config["gate"], "rules": rules}}
+def with_bound(config: dict[str, Any], column: str, side: str, value: float | int) -> dict:
+    """A copy of `config` with one rule bound changed."""
+    out = copy.deepcopy(config)
+    out["gate"]["rules"][column][side] = value
+    return out
 
 
-def _accepted(run: Run, config: dict[str, Any]) -> pl.Series:
+def accepted_mask(run: Run, config: dict[str, Any]) -> np.ndarray:
+    """`accepted` of every run row under `config`, from the stored scores (as regate gates)."""
     gate = gate_for(config, run.frame)
-    return gate_frame(run.frame, gate, run.id_col)["accepted"]
+    return gate_frame(run.frame, gate, id_col=run.id_col)["accepted"].to_numpy()
 
 
 def _fmt(value: Any) -> str:

@@ -27,9 +27,9 @@ from synthgate.evaluate.classifier import (
 )
 from synthgate.evaluate.conditions import fit_score
 from synthgate.evaluate.inputs import Prepared, leakage, overlap_lines, prepare
-from synthgate.gate import gate_frame
 from synthgate.io.rundir import Run
 from synthgate.progress import Progress
+from synthgate.tune.changes import accepted_mask, with_bound
 
 OBJECTIVES = {"macro-f1": "macro_f1", "micro-f1": "micro_f1", "weighted-f1": "weighted_f1"}
 POSITIONS = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0)
@@ -187,12 +187,6 @@ class Objective:
         return self.cache[key], int(mask.sum())
 
 
-def accepted_mask(run: Run, config: dict[str, Any]) -> np.ndarray:
-    """`accepted` of every run row under `config`, from the stored scores (as regate gates)."""
-    gate = gate_for(config, run.frame)
-    return gate_frame(run.frame, gate, id_col=run.id_col)["accepted"].to_numpy()
-
-
 def held_bounds(run: Run, freeze: Sequence[str], unfreeze: Sequence[str]) -> list[str]:
     """Bounds the search may not move: hard rules' (less `unfreeze`), checked as tune checks
     them, and `freeze` names checked against the run's bounds."""
@@ -239,10 +233,3 @@ def outward(value: float, *, up: bool, whole: bool) -> float | int:
     units = round(value / scale, 6)  # 0.5 / 1e-4 is 4999.999...: not a step below
     step = math.ceil(units) if up else math.floor(units)
     return float(f"{step * scale:.{SIGNIFICANT}g}")
-
-
-def with_bound(config: dict[str, Any], column: str, side: str, value: float | int) -> dict:
-    """A copy of `config` with one rule bound changed."""
-    out = copy.deepcopy(config)
-    out["gate"]["rules"][column][side] = value
-    return out
