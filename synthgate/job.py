@@ -26,7 +26,7 @@ from synthgate.io.files import file_sha256, read_table, write_text
 from synthgate.io.guard import check_file, check_run_dir, locked, remove_temps
 from synthgate.io.inputs import Columns, canonical
 from synthgate.io.rundir import HTML_FILE, Run, write_files
-from synthgate.pipeline import gate_step, score_step
+from synthgate.pipeline import gate_scored, score_step
 from synthgate.progress import Progress, silent
 from synthgate.rounds import generate, run_rounds
 
@@ -77,14 +77,7 @@ def run_job(
         read_s = time.perf_counter() - t0
         scored = score_step(candidates, real, conf, columns=columns, progress=progress)
         t0 = time.perf_counter()
-        run = gate_step(
-            scored.frame,
-            conf,
-            scored.columns,
-            real=scored.real,
-            embeddings=scored.vectors() if conf["save_embeddings"] else None,
-            summaries=scored.summaries,
-        )
+        run = gate_scored(scored, conf)
         report_s = time.perf_counter() - t0
         timings = {"read": read_s, **scored.timings, "report": report_s}
         run.record = _run_record(

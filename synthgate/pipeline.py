@@ -133,6 +133,20 @@ def score_step(
     return Scored(out, conf, roles, ref, timings, resources.device, summaries, resources.embeddings)
 
 
+def gate_scored(scored: Scored, config: dict[str, Any], keep: Collection[str] = ()) -> Run:
+    """`gate_step` over what `score_step` produced: its scores, real rows, summaries, and its
+    embeddings when the config keeps them."""
+    return gate_step(
+        scored.frame,
+        config,
+        scored.columns,
+        real=scored.real,
+        embeddings=scored.vectors() if config["save_embeddings"] else None,
+        summaries=scored.summaries,
+        keep=keep,
+    )
+
+
 def gate_step(
     frame: pl.DataFrame,
     config: dict[str, Any],

@@ -18,7 +18,7 @@ from synthgate.generate.rows import Generation, start
 from synthgate.generate.settings import check_quota
 from synthgate.io.inputs import Columns, canonical
 from synthgate.io.rundir import Run
-from synthgate.pipeline import gate_step, score_step
+from synthgate.pipeline import gate_scored, score_step
 from synthgate.progress import Progress, silent
 
 
@@ -121,15 +121,7 @@ def run_rounds(
         if hold is not None:
             frame = frame.with_columns(leak_flags(frame, hold, conf, report))
         scored = score_step(frame, rows, conf, progress=report)
-        run = gate_step(
-            scored.frame,
-            conf,
-            scored.columns,
-            real=scored.real,
-            embeddings=scored.vectors() if conf["save_embeddings"] else None,
-            summaries=scored.summaries,
-            keep=accepted_ids,
-        )
+        run = gate_scored(scored, conf, keep=accepted_ids)
         timings |= {k: timings.get(k, 0.0) + v for k, v in scored.timings.items()}
         device = scored.device
         accepted_ids = _record_round(job, run, round_no, plan)
