@@ -133,6 +133,26 @@ def test_prompts_walk_every_row_before_reusing_one(real: pl.DataFrame) -> None:
     )
 
 
+def test_seed_flips_a_coin_between_keywords_and_a_sentence(real: pl.DataFrame) -> None:
+    rows = real_rows(real, None)
+    pool = set(keyword_pools(rows)["question"])
+
+    def built(seed: int) -> pl.DataFrame:
+        builder = PromptBuilder(Template("summarize: {label}. {seed}"), seed=seed).fit(rows)
+        return builder.build("question", 200)
+
+    prompts = built(0)
+    seeds = prompts["prompt"].str.strip_prefix("summarize: question. ")
+    from_row = prompts["source"].is_not_null()
+    for text, source in zip(seeds, prompts["source"], strict=True):
+        if source is None:  # two keywords of the label
+            assert len(text.split()) == 2 and set(text.split()) <= pool
+        else:  # one sentence of the row it names
+            assert text in source
+    assert 0.4 < from_row.mean() < 0.6  # p = 0.5 over 200 prompts
+    assert prompts.equals(built(0)) and not prompts.equals(built(1))
+
+
 def test_generate_one_round_reproducible(real: pl.DataFrame) -> None:
     conf = config(per_label=4, seed=3)
     first = generate(real, conf)

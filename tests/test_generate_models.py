@@ -247,6 +247,30 @@ def test_rounds_with_a_causal_model(gpt2: Path) -> None:
     assert again.select("text", "label", "seed").equals(frame.select("text", "label", "seed"))
 
 
+def test_a_model_per_label(gpt2: Path, tmp_path: Path) -> None:
+    """`{label}` in `model` gives each label its own model: ham's always ends at once, spam's
+    is the shared tiny GPT-2 (a folder as `finetune --per-label` writes them)."""
+    from synthgate.config import merge_config
+    from synthgate.rounds import generate
+
+    models = tmp_path / "models"
+    tiny_gpt2(models / "ham", always_eos=True)
+    tiny_gpt2(models / "spam")
+    real = pl.DataFrame({"label": ["ham", "spam"] * 3, "text": ["see you later"] * 6})
+    table = {"generator": "causal", "per_label": 4, "max_new_tokens": 4, "device": "cpu"}
+    conf = merge_config({"generate": table | {"model": f"{models}/{{label}}", "seed": 1}})
+    frame = generate(real, conf)
+    ham, spam = (frame.filter(pl.col("label") == label) for label in ("ham", "spam"))
+    assert (ham["model"] == f"{models}/ham").all() and (spam["model"] == f"{models}/spam").all()
+    assert (ham["text"] == "").all() and not ham["truncated"].any()
+    one = merge_config({"generate": table | {"model": str(models / "spam"), "seed": 1}})
+    alone = generate(real.filter(pl.col("label") == "spam"), one)
+    assert spam.select("text", "seed").equals(alone.select("text", "seed"))
+    assert frame["id"].to_list() == [str(i) for i in range(8)]
+    with pytest.raises(SynthgateError, match=r"^generate\.model: cannot load '.*/models/cat'"):
+        generate(real.with_columns(label=pl.lit("cat")), conf)
+
+
 T5_SPIECE = Path(__file__).resolve().parent.parent.parent / "shared/data/t5_tokenizer/spiece.model"
 
 

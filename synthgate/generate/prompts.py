@@ -1,5 +1,5 @@
-"""Prompts from real rows: a template with {label}, {text}, {keywords} and {sentence}, filled
-from a seeded walk over each label's real rows."""
+"""Prompts from real rows: a template with {label}, {text}, {keywords}, {sentence} and {seed},
+filled from a seeded walk over each label's real rows."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ import polars as pl
 
 from synthgate.errors import ConfigError, SynthgateError
 
-PLACEHOLDERS = ("label", "text", "keywords", "sentence")
+PLACEHOLDERS = ("label", "text", "keywords", "sentence", "seed")
 _WORD = re.compile(r"[a-z][a-z']{2,}")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 KEYWORD_POOL = 20  # a label's most distinctive words that {keywords} draws two from
+# {seed}: two keywords or one real sentence, each with probability 0.5 (the class-balancing
+# recipe's coin flip per prompt)
+SEED_SENTENCE_P = 0.5
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Template:
 
     @property
     def uses_row(self) -> bool:
-        """Whether a prompt is built from one real row (its text or one of its sentences)."""
+        """Whether every prompt is built from one real row (its text or one of its sentences)."""
         return bool(self.names & {"text", "sentence"})
 
     def fill(self, **values: str) -> str:
@@ -94,9 +97,13 @@ class PromptBuilder:
         for text, row_id in zip(picked["text"], picked["id"], strict=True):
             values = {"label": label, "text": text, "sentence": self._sentence(text)}
             values["keywords"] = self._keywords(label)
+            # {seed}: a coin per prompt, drawn only when the template asks for it
+            from_row = "seed" in self.template.names and self.rng_.random() < SEED_SENTENCE_P
+            values["seed"] = values["sentence"] if from_row else values["keywords"]
             prompts.append(self.template.fill(**values))
-            sources.append(text if self.template.uses_row else None)
-            ids.append(row_id if self.template.uses_row else None)
+            row = self.template.uses_row or from_row
+            sources.append(text if row else None)
+            ids.append(row_id if row else None)
         return pl.DataFrame(
             {"label": [label] * n, "prompt": prompts, "source": sources, "source_id": ids},
             schema={c: pl.String for c in ("label", "prompt", "source", "source_id")},

@@ -32,8 +32,9 @@ GENERATE_DEFAULTS: dict[str, Any] = {
 GENERATE_HELP = {
     "generator": "rules (offline word edits, no model), causal (GPT-2-style LM), seq2seq "
     "(paraphrase with T5/BART) or infill (T5 span filling)",
-    "model": "a transformers model name or a local folder (rules needs none)",
-    "prompt": "template with {label}, {text}, {keywords}, {sentence}; empty: the "
+    "model": "a transformers model name or a local folder (rules needs none); {label} in it "
+    "gives each label its own model (finetune --per-label writes DIR/<label>)",
+    "prompt": "template with {label}, {text}, {keywords}, {sentence}, {seed}; empty: the "
     "generator's own ('{text}' rules, '{label}:' causal, 'paraphrase: {text} </s>' seq2seq)",
     "per_label": "accepted samples wanted per label (0: not set; set this or balance)",
     "balance": "bring every label up to the largest label's real row count",
