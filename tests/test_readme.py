@@ -41,3 +41,16 @@ def test_every_output_column_is_documented() -> None:
         expanded |= {f"{head}{o}{tail}" for o in options.split(",")}
     columns = {c for cls in SCORERS.values() for c in cls.columns} | {"reasons", "accepted"}
     assert columns <= expanded, sorted(columns - expanded)
+
+
+def test_every_toml_block_is_a_valid_config() -> None:
+    """The recipes and examples the README shows load as written (a typo'd key would not)."""
+    import tomllib
+
+    from synthgate.config import merge_config
+
+    blocks = re.findall(r"```toml\n(.+?)\n```", README, flags=re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        table = tomllib.loads(block)
+        assert merge_config(table), block
