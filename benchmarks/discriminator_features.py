@@ -15,8 +15,8 @@ below 0.5 (plain k-fold inverts: each copy is judged by a model that saw its twi
 real); (c) machine-like text must score high. Then the per-row p of the default scorer on a
 mixed candidate set, for a gate threshold. Reads ../shared/data (or $SYNTHGATE_SHARED/data);
 embeds ~9,500 texts once (a few minutes on 2 CPU cores); the encoder fine-tunes MiniLM 10 times,
-on 300 WebText / 150 GPT-2 rows unless --encoder-full (the whole pair: over an hour on 2 CPU
-cores). Results: benchmarks/README.md.
+on 300 WebText / 150 GPT-2 rows unless --encoder-full (the whole pair: about 20 more minutes on 2
+CPU cores). Results: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -232,8 +232,8 @@ def main() -> None:
     }
     mixture(named, real, emb)
     if "--no-encoder" not in sys.argv:
-        # On 2 busy CPU cores the whole pair would take over an hour: a third of it, and the
-        # default beside it on the same rows (--encoder-full: the whole pair, for a GPU).
+        # A third of the pair by default, the default beside it on the same rows; --encoder-full:
+        # the whole pair (about 20 minutes on 2 CPU cores).
         small = pairs if "--encoder-full" in sys.argv else gpt2_pairs(ENCODER_WEB_ROWS)
         print("\n## Real generations: the fine-tuned encoder (defaults: 1 epoch, batch 32)\n")
         real_generations(small, emb, ["char_wb baseline", "both", "encoder"])
