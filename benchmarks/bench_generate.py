@@ -3,12 +3,14 @@ time, no KV cache) on a randomly initialised GPT-2 of GPT-2 small's exact shape.
 
     python benchmarks/bench_generate.py [--shape gpt2|tiny] [--loop-rows 2] [--rows 64]
                                         [--batch-sizes 32,64] [--new-tokens 64] [--threads N]
-                                        [--device cpu|cuda]
+                                        [--device cpu|cuda] [--repeats 3]
 
 Both sides get the same prompts (8 to 24 tokens) and generate exactly `--new-tokens` tokens
 each (min_new_tokens = max_new_tokens), top-k 50 sampling, so tokens/s compare like for like.
-The model and a word-level tokenizer are built in code and saved to a temporary folder, which
-`[generate] model` then names (no download). Results: benchmarks/README.md.
+The loop and the batched passes are interleaved `--repeats` times and the medians compared, so a
+load that comes and goes on a shared machine slows both sides alike (each repeat's own ratio is
+printed too). The model and a word-level tokenizer are built in code and saved to a temporary
+folder, which `[generate] model` then names (no download). Results: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -97,6 +100,7 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's own)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, auto (dtype: auto)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved measurements")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -112,31 +116,36 @@ def main() -> None:
         }
         loop_gen.load()
         recipe_loop(loop_gen, texts[:1], 2)  # warm-up
-        rows = [
-            (
-                "recipe loop (batch 1, no cache)",
-                args.loop_rows,
-                recipe_loop(loop_gen, texts[: args.loop_rows], args.new_tokens),
-            )
-        ]
-        for size, gen in gen_for.items():
+        for gen in gen_for.values():
             gen.load()
             batched(gen, texts[:2])  # warm-up
-            rows.append((f"synthgate causal, batch {size}", args.rows, batched(gen, texts)))
+        names = ["recipe loop (batch 1, no cache)"] + [
+            f"synthgate causal, batch {b}" for b in gen_for
+        ]
+        counts = [args.loop_rows] + [args.rows] * len(gen_for)
+        times: list[list[float]] = [[] for _ in names]
+        for _ in range(args.repeats):  # interleaved: each repeat measures every method once
+            times[0].append(recipe_loop(loop_gen, texts[: args.loop_rows], args.new_tokens))
+            for i, gen in enumerate(gen_for.values(), start=1):
+                times[i].append(batched(gen, texts))
     print(
         f"# {args.shape} shape, {params / 1e6:.1f} M parameters, float32, CPU, "
         f"{torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.processor()}, "
-        f"torch {torch.__version__}; {args.new_tokens} new tokens per row"
+        f"torch {torch.__version__}; {args.new_tokens} new tokens per row, "
+        f"median of {args.repeats} interleaved repeats, load average {os.getloadavg()[0]:.1f}"
     )
-    print("| method | rows | seconds | rows/s | tokens/s |")
+    print("| method | rows | median seconds | rows/s | tokens/s |")
     print("|---|---|---|---|---|")
-    base = None
-    for name, n, seconds in rows:
-        tps = n * args.new_tokens / seconds
-        base = base or tps
-        print(f"| {name} | {n} | {seconds:.1f} | {n / seconds:.2f} | {tps:.1f} |")
-    best = max(n * args.new_tokens / s for _, n, s in rows[1:])
-    print(f"\nbest batched / recipe loop: {best / base:.1f}x tokens/s")
+    tokens = [[n * args.new_tokens / t for t in ts] for n, ts in zip(counts, times, strict=True)]
+    for name, n, ts, tps in zip(names, counts, times, tokens, strict=True):
+        mid = statistics.median(ts)
+        print(f"| {name} | {n} | {mid:.1f} | {n / mid:.2f} | {statistics.median(tps):.1f} |")
+    best = max(statistics.median(tps) for tps in tokens[1:])
+    per_repeat = [max(t[r] for t in tokens[1:]) / tokens[0][r] for r in range(args.repeats)]
+    print(
+        f"\nbest batched / recipe loop: {best / statistics.median(tokens[0]):.1f}x tokens/s "
+        f"(per repeat: {', '.join(f'{x:.1f}x' for x in per_repeat)})"
+    )
 
 
 if __name__ == "__main__":
