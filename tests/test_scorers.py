@@ -188,3 +188,29 @@ def test_dedup_against_real_and_within_candidates() -> None:
 def test_dedup_validates_parameters() -> None:
     with pytest.raises(ConfigError, match=r"scorers\.dedup\.near_threshold"):
         DedupScorer(near_threshold=1.5)
+
+
+def test_a_resource_is_timed_without_the_resources_it_builds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`neighbours` builds `embeddings` on its way: each gets its own seconds, so the steps of a
+    run add up (a nested build once counted twice made a scorer's fit time negative)."""
+    import synthgate.resources as res
+
+    clock = [0.0]
+    monkeypatch.setattr(res.time, "perf_counter", lambda: clock[0])
+
+    def inner(resources: Resources, cand: pl.DataFrame, real: pl.DataFrame) -> str:
+        clock[0] += 5.0
+        return "vectors"
+
+    def outer(resources: Resources, cand: pl.DataFrame, real: pl.DataFrame) -> str:
+        clock[0] += 1.0
+        return resources.get("inner", cand, real) + " searched"
+
+    monkeypatch.setitem(res.RESOURCES, "inner", inner)
+    monkeypatch.setitem(res.RESOURCES, "outer", outer)
+    frame = pl.DataFrame({"text": ["a"]})
+    resources = Resources()
+    assert resources.get("outer", frame, frame) == "vectors searched"
+    assert resources.timings == {"inner": 5.0, "outer": 1.0}
