@@ -15,8 +15,9 @@ vocabulary (../shared/data/t5_tokenizer/spiece.model) answers both tasks for STS
    `--recipe-rows` pairs;
 3. the encoder passes of (1) alone, over the same batches: the floor of (1);
 4. a matrix-multiply peak (4096 x 4096 matmuls, best of 5) in each dtype, and the achieved
-   FLOP/s of (1): 2 x non-embedding parameters x non-padding tokens (encoder and decoder apart)
-   plus 2 x d_model x vocabulary per output position computed.
+   FLOP/s of (1): 2 x non-embedding parameters x tokens, counting the encoder and the decoder's
+   cross-attention keys and values per real prompt token, the rest of the decoder and the
+   output projection (2 x d_model x vocabulary) per distinct answer prefix.
 
 For bfloat16 it also reports the largest difference from float32 in the answer probabilities
 and log-likelihoods of the same rows. Results: benchmarks/README.md.
@@ -71,18 +72,26 @@ def matmul_peak(dtype: torch.dtype, n: int = 4096, repeats: int = 5) -> float:
 
 
 def flops(t5: T5, prompts: dict[str, list[str]]) -> float:
-    """2 x non-embedding parameters x non-padding tokens, plus the output projection."""
+    """2 x parameters x tokens for the work a row needs: the encoder and the decoder's
+    cross-attention keys and values per real prompt token, the rest of the decoder and the
+    output projection per distinct answer prefix (padding and repeated start tokens not
+    counted, nor attention scores, about 1%)."""
     model, _ = t5.load()
     embedding = model.shared.weight.numel()
     encoder = sum(p.numel() for p in model.encoder.parameters()) - embedding
-    decoder = sum(p.numel() for p in model.decoder.parameters()) - embedding
+    cross_kv = sum(
+        p.numel()
+        for block in model.decoder.block
+        for p in (block.layer[1].EncDecAttention.k.weight, block.layer[1].EncDecAttention.v.weight)
+    )
+    decoder = sum(p.numel() for p in model.decoder.parameters()) - embedding - cross_kv
     head = model.config.d_model * model.config.vocab_size
     total = 0.0
     for task in (STSB, COLA):
         ids, _ = t5._encode(prompts[task.name])
         tree = t5.tree(task)  # per row: the start token once, then each branch's pieces
         decoded = 1 + int(tree.mask[:, 1:].sum())
-        total += 2 * encoder * sum(len(x) for x in ids)
+        total += 2 * (encoder + cross_kv) * sum(len(x) for x in ids)
         total += 2 * (decoder + head) * decoded * len(ids)
     return total
 

@@ -16,7 +16,7 @@ from synthgate.errors import ConfigError, SynthgateError
 from synthgate.pipeline import score
 from synthgate.resources import Resources
 from synthgate.scorers import ColaScorer, StsbScorer
-from synthgate.t5 import COLA, STSB, T5, cola_prompt, stsb_prompt
+from synthgate.t5 import COLA, STSB, T5, Task, cola_prompt, stsb_prompt
 from synthgate.t5.prefix import prefix_free, prefix_tree
 
 _one_thread = pytest.fixture(scope="module", autouse=True)(one_torch_thread)
@@ -62,6 +62,16 @@ def test_prefix_tree_equals_naive_per_answer_scoring(tiny_t5) -> None:
         naive = naive_log_likelihoods(t5, task, prompts)
         np.testing.assert_allclose(tree, naive, rtol=0, atol=1e-4)
         assert np.ptp(naive, axis=0).max() > 1e-3  # the prompts do move the answers' scores
+
+
+def test_a_tree_of_uneven_branches_equals_naive_scoring(tiny_t5) -> None:
+    # "▁" + "4.2" + three pieces, "▁" + "4.2", "▁2.0", "▁yes" + three: two branches of 5 and
+    # 4 pieces, laid end to end in one decoder input, the shorter one padded
+    task = Task("x", ("4.2 out of five", "4.2", "2.0", "yes indeed it is"), (0.0, 1.0, 2.0, 3.0))
+    t5 = tiny_t5(batch_size=2)
+    assert t5.tree(task).inputs.shape == (2, 5) and not t5.tree(task).mask.all()
+    tree, _ = t5.log_likelihoods(task, STSB_PROMPTS[:3])
+    np.testing.assert_allclose(tree, naive_log_likelihoods(t5, task, STSB_PROMPTS[:3]), atol=1e-4)
 
 
 def test_an_answer_that_is_a_prefix_of_another_ends_with_eos() -> None:

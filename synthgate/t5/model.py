@@ -87,8 +87,8 @@ class T5:
         out = np.zeros((len(prompts), len(task.answers)), dtype=np.float64)
         for idx, inputs, mask in self._batches(ids, f"t5 {task.name}", progress):
             with torch.inference_mode():
-                logits = decoder_logits(model, inputs, mask, tree)
-                out[idx] = tree.log_likelihoods(logits).double().cpu().numpy()
+                logp = tree_log_probs(model, inputs, mask, tree)
+                out[idx] = tree.log_likelihoods(logp).double().cpu().numpy()
         return out, truncated
 
     def generate(
@@ -167,31 +167,22 @@ def t5_from_config(table: dict[str, Any]) -> T5:
     return T5(**{**table, "device": resolve_device(table["device"])})
 
 
-def decoder_logits(model: Any, inputs: Any, mask: Any, tree: PrefixTree) -> Any:
-    """(B, S, L, V) logits of the tree's S decoder inputs after one encoder pass per row.
+def tree_log_probs(model: Any, inputs: Any, mask: Any, tree: PrefixTree) -> Any:
+    """(B, P, V) float32 next-piece log-probabilities at the tree's read positions, from one
+    encoder pass and one decoder pass per row.
 
-    The start token runs once per row, computing the cross-attention keys and values over the
-    encoder states; its cache is then copied to the S branches, so those projections, the
-    costliest part of a short decoder pass, are not repeated per branch."""
+    The tree's S decoder inputs run as one sequence of S * L pieces whose self-attention mask
+    keeps them apart, so each row's cross-attention keys and values over the encoder states
+    are computed once and nothing is copied per branch."""
     import torch
 
+    rows = inputs.shape[0]
     encoded = model.get_encoder()(input_ids=inputs, attention_mask=mask).last_hidden_state
-    rows, (s, length) = inputs.shape[0], tree.inputs.shape
-    start = tree.inputs[:1, :1].expand(rows, 1)
-    first = model(
-        encoder_outputs=(encoded,), attention_mask=mask, decoder_input_ids=start, use_cache=True
-    )
-    logits = first.logits.repeat_interleave(s, dim=0)  # (B * S, 1, V)
-    if length > 1:
-        cache = first.cache
-        cache.batch_repeat_interleave(s)
-        rest = model(
-            encoder_outputs=(encoded.repeat_interleave(s, dim=0),),
-            attention_mask=mask.repeat_interleave(s, dim=0),
-            decoder_input_ids=tree.inputs[:, 1:].repeat(rows, 1),
-            decoder_attention_mask=tree.mask.repeat(rows, 1),
-            cache=cache,
-            use_cache=True,
-        ).logits
-        logits = torch.cat([logits, rest], dim=1)
-    return logits.view(rows, s, length, -1)
+    logits = model(
+        encoder_outputs=(encoded,),
+        attention_mask=mask,
+        decoder_input_ids=tree.inputs.flatten().expand(rows, -1),
+        decoder_attention_mask=tree.self_attention_mask(encoded.dtype).expand(rows, -1, -1, -1),
+        use_cache=False,
+    ).logits
+    return torch.log_softmax(logits[:, tree.positions()[0]].float(), dim=-1)

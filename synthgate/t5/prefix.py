@@ -27,12 +27,33 @@ class PrefixTree:
     answer: torch.Tensor  # (R,) and the answer it belongs to
     n_answers: int
 
-    def log_likelihoods(self, logits: torch.Tensor) -> torch.Tensor:
-        """(B, n_answers) answer log-likelihoods from decoder logits of shape (B, S, L, V)."""
+    def positions(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """((P,) the distinct decoder positions read, flat over (S, L); (R,) each read's one)."""
         import torch
 
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        pieces = logp[:, self.seq, self.pos, self.token]  # (B, R)
+        flat = self.seq * self.inputs.shape[1] + self.pos
+        return torch.unique(flat, return_inverse=True)
+
+    def self_attention_mask(self, dtype: torch.dtype) -> torch.Tensor:
+        """(1, 1, S * L, S * L) additive mask that lets the S sequences, laid end to end as one
+        decoder input, each attend causally to itself only (its padding comes last, so no real
+        piece sees it). Within a sequence the distance between two places is the distance
+        between their positions, so T5's relative position bias is the same as when each
+        sequence runs alone."""
+        import torch
+
+        s, length = self.inputs.shape
+        seq = torch.arange(s * length, device=self.inputs.device) // length
+        allowed = (seq[:, None] == seq[None, :]).tril()
+        out = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
+        return out.masked_fill(~allowed, torch.finfo(dtype).min)[None, None]
+
+    def log_likelihoods(self, logp: torch.Tensor) -> torch.Tensor:
+        """(B, n_answers) answer log-likelihoods from next-piece log-probabilities of shape
+        (B, P, V) at `positions()`."""
+        import torch
+
+        pieces = logp[:, self.positions()[1], self.token]  # (B, R)
         out = torch.zeros(logp.shape[0], self.n_answers, dtype=pieces.dtype, device=pieces.device)
         return out.index_add_(1, self.answer, pieces)
 
