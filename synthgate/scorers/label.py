@@ -51,9 +51,10 @@ class LabelScorer:
     )
     # A label's floor is floor_max (the old fixed cut) where the real set shows that cut reads
     # the label: below it, the label's own real rows are at least floor_ratio times rarer than
-    # other labels' real rows scored for it (out-of-fold; SMS and madewithml: 5.0 to 900+).
-    # Elsewhere the classifier cannot read the label (CoLA's grammaticality, ratios 1.4 and 1.9)
-    # and the floor is the floor_quantile of the label's own rows' p, so few real rows are lost:
+    # other labels' real rows scored for it (out of fold; SMS and madewithml, three 80/20 splits:
+    # 3.7 and up). Elsewhere the classifier cannot read the label (CoLA's grammaticality: 2.3 at
+    # most) and the floor is the floor_quantile of the label's own rows' p, so few real rows are
+    # lost:
     # a fixed 0.2 rejected 18% of held-out CoLA sentences, the quantile floor alone let 29% of
     # madewithml's off-label rows through (benchmarks/thresholds.py, benchmarks/README.md).
     floor_ratio: float = field(
