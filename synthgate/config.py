@@ -79,8 +79,8 @@ DEFAULT_RULES: dict[str, tuple[dict[str, Any], str]] = {
     "similarity_cosine": ({"min": 0.5}, "measured: benchmarks/similarity_stsb.py"),
     "label_p_margin": (
         {"min": 0.0},
-        "below its label's floor: min(0.2, the 1% quantile of real rows' out-of-fold p) "
-        "(benchmarks/label_features.py, benchmarks/thresholds.py)",
+        "below its label's floor: 0.2 where the real rows show that cut reads the label, else "
+        "the 1% quantile of its real rows' out-of-fold p (benchmarks/thresholds.py)",
     ),
     # The seed paraphrase recipe's rules (issue 12): it kept pairs T5's stsb answer rated
     # at least 4.0 and dropped what T5's cola answer called unacceptable (p < 0.5 here).

@@ -66,6 +66,47 @@ def test_on_label_held_out_rows_pass(scored) -> None:
     assert (on["label_predicted"] == on["label"]).mean() >= 0.95
 
 
+def test_off_label_rows_fall_below_floors_the_real_set_shows_it_reads(scored) -> None:
+    """On SMS the classifier reads both labels (other rows fall below 0.2 far more often than
+    a label's own), so each floor is the fixed 0.2: a ham message labelled spam is rejected
+    even where 1% of real spam reads lower than it; held-out rows keep their label."""
+    scorer, out = scored
+    assert scorer.summary_["floors"] == {"ham": MIN_P, "spam": MIN_P}
+    for label, seen in scorer.summary_["floor_evidence"].items():
+        assert seen["other_below"] >= scorer.floor_ratio * seen["real_below"], label
+    off, on = out.filter(kind="off"), out.filter(kind="on")
+    assert (off.filter(label="spam")["label_p_margin"] < 0).sum() >= N_OFF - 1
+    assert (off["label_p_margin"] < 0).mean() >= 0.9
+    assert (on["label_p_margin"] >= 0).mean() >= 0.95
+
+
+def _proba(own: list[float], other: list[float]) -> tuple[object, object]:
+    """Out-of-fold p of two labels: label a's rows read `own` as a, b's rows read `other`."""
+    import numpy as np
+
+    p_a = np.array(own + other)
+    return np.array(["a"] * len(own) + ["b"] * len(other)), np.c_[p_a, 1 - p_a]
+
+
+def test_floor_is_floor_max_where_other_labels_rows_fall_below_it_far_more_often() -> None:
+    # 5% of a's rows under 0.2 against 90% of b's rows: the cut reads a; its 1% quantile (0.05)
+    # would let b rows between 0.05 and 0.2 pass as a
+    labels, proba = _proba([0.05] * 5 + [0.9] * 95, [0.1] * 90 + [0.3] * 10)
+    floors, evidence = LabelScorer()._floors(labels, proba, ["a", "b"])
+    assert floors["a"] == 0.2
+    assert evidence["a"] == {"real_below": 0.05, "other_below": 0.9}
+
+
+def test_floor_falls_to_the_quantile_where_the_cut_does_not_read_the_label() -> None:
+    # 30% of a's rows and 45% of b's under 0.2 (ratio 1.5 < 3): a fixed 0.2 would reject 30%
+    # of a's real rows, so the floor is the 1% quantile of a's own p
+    labels, proba = _proba([0.01] * 30 + [0.6] * 70, [0.1] * 45 + [0.7] * 55)
+    floors, _ = LabelScorer()._floors(labels, proba, ["a", "b"])
+    assert floors["a"] == 0.01
+    assert LabelScorer(floor_ratio=0)._floors(labels, proba, ["a", "b"])[0]["a"] == 0.2
+    assert LabelScorer(floor_ratio=1.4)._floors(labels, proba, ["a", "b"])[0]["a"] == 0.2
+
+
 def test_summary_is_json_with_cv_accuracy(scored) -> None:
     scorer, _ = scored
     summary = json.loads(json.dumps(scorer.summary_))
@@ -166,7 +207,12 @@ def test_without_embeddings_falls_back_to_tfidf(data) -> None:
 
 @pytest.mark.parametrize(
     ("params", "key"),
-    [({"features": "bert"}, "features"), ({"c": 0.0}, "c"), ({"cv_folds": 1}, "cv_folds")],
+    [
+        ({"features": "bert"}, "features"),
+        ({"c": 0.0}, "c"),
+        ({"cv_folds": 1}, "cv_folds"),
+        ({"floor_ratio": -1.0}, "floor_ratio"),
+    ],
 )
 def test_bad_parameters_name_the_key(params: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"^scorers\.label\.{key}: "):

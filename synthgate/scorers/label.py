@@ -49,13 +49,24 @@ class LabelScorer:
         default=5,
         metadata={"help": "folds of the cross-fitted real rows: accuracy and floors (0: none)"},
     )
-    # A label's floor: min(floor_max, this quantile of its real rows' out-of-fold p). Where the
-    # classifier reads labels well (SMS, madewithml) the floor is floor_max, as before; where it
-    # cannot (CoLA's grammaticality) real rows of a label get low p too, and a fixed 0.2
-    # rejected 18% of held-out real sentences (benchmarks/thresholds.py).
+    # A label's floor is floor_max (the old fixed cut) where the real set shows that cut reads
+    # the label: below it, the label's own real rows are at least floor_ratio times rarer than
+    # other labels' real rows scored for it (out of fold; SMS and madewithml, three 80/20 splits:
+    # 3.7 and up). Elsewhere the classifier cannot read the label (CoLA's grammaticality: 2.3 at
+    # most) and the floor is the floor_quantile of the label's own rows' p, so few real rows are
+    # lost:
+    # a fixed 0.2 rejected 18% of held-out CoLA sentences, the quantile floor alone let 29% of
+    # madewithml's off-label rows through (benchmarks/thresholds.py, benchmarks/README.md).
+    floor_ratio: float = field(
+        default=3.0,
+        metadata={
+            "help": "how many times rarer below floor_max a label's real rows must be than "
+            "other labels' rows for floor_max to be its floor (0: always floor_max)"
+        },
+    )
     floor_quantile: float = field(
         default=0.01,
-        metadata={"help": "quantile of real rows' out-of-fold p that sets a label's floor"},
+        metadata={"help": "else: quantile of its real rows' out-of-fold p that sets its floor"},
     )
     floor_max: float = field(
         default=0.2, metadata={"help": "highest floor: label_p_intended below it is suspect"}
@@ -85,6 +96,7 @@ class LabelScorer:
                 "c": (self.c > 0, "a number > 0"),
                 "min_class_rows": (self.min_class_rows >= 1, "an int >= 1"),
                 "cv_folds": (folds_ok, f"0 (off) or an int from 2 to {MAX_FOLDS}"),
+                "floor_ratio": (self.floor_ratio >= 0, "a number >= 0"),
                 "floor_quantile": (0.0 <= self.floor_quantile < 0.5, "in [0, 0.5)"),
                 "floor_max": (0.0 <= self.floor_max <= 1.0, "in [0, 1]"),
             },
@@ -125,9 +137,11 @@ class LabelScorer:
         embeddings = resources.get("embeddings", candidates, real) if self.needs else None
         featurize = self._featurizer(embeddings)
         train = train.filter(pl.col("label").is_in(classes))
-        accuracy, p_true = self._cross_fit(train, featurize)
-        floors = self._floors(train["label"].to_numpy(), p_true, classes)
-        self.summary_.update(classes=classes, cv_accuracy=accuracy, floors=floors)
+        accuracy, proba = self._cross_fit(train, featurize, classes)
+        floors, evidence = self._floors(train["label"].to_numpy(), proba, classes)
+        self.summary_.update(
+            classes=classes, cv_accuracy=accuracy, floors=floors, floor_evidence=evidence
+        )
         return self._score_candidates(candidates, train, featurize)
 
     def score(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -167,10 +181,10 @@ class LabelScorer:
             return model.predict_proba(make(texts))
 
     def _cross_fit(
-        self, train: pl.DataFrame, featurize: Fitter
+        self, train: pl.DataFrame, featurize: Fitter, classes: list[str]
     ) -> tuple[float | None, np.ndarray | None]:
-        """Stratified k-fold accuracy on the real rows and each real row's out-of-fold p of
-        its own label (None, None when folds are off or too few)."""
+        """Stratified k-fold accuracy on the real rows and their out-of-fold class probabilities
+        (columns in `classes` order; None, None when folds are off or too few)."""
         folds = min(self.cv_folds, *train["label"].value_counts()["count"].to_list())
         if folds < 2:
             return None, None
@@ -178,31 +192,33 @@ class LabelScorer:
 
         labels = train["label"].to_numpy()
         split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(labels, labels)
-        hits, p_true = 0, np.full(len(labels), np.nan)
-        for fit_rows, test_rows in split:
-            proba = self._classify(train[fit_rows], train["text"][test_rows], featurize)
-            classes = np.array(sorted(set(labels[fit_rows])))
-            hits += int((classes[proba.argmax(axis=1)] == labels[test_rows]).sum())
-            col = np.searchsorted(classes, labels[test_rows])
-            p_true[test_rows] = proba[np.arange(len(test_rows)), col]
-        return round(hits / len(labels), 4), p_true
+        proba = np.zeros((len(labels), len(classes)))
+        for fit_rows, test_rows in split:  # every fold trains on every class (folds <= counts)
+            proba[test_rows] = self._classify(train[fit_rows], train["text"][test_rows], featurize)
+        hits = int((np.array(classes)[proba.argmax(axis=1)] == labels).sum())
+        return round(hits / len(labels), 4), proba
 
     def _floors(
-        self, labels: np.ndarray, p_true: np.ndarray | None, classes: list[str]
-    ) -> dict[str, float]:
-        """Per label: min(floor_max, the floor_quantile of its real rows' out-of-fold p);
-        floor_max where no out-of-fold p was made."""
-        if p_true is None:
-            return dict.fromkeys(classes, self.floor_max)
-        return {
-            label: round(
-                min(
-                    self.floor_max, float(np.quantile(p_true[labels == label], self.floor_quantile))
-                ),
-                4,
-            )
-            for label in classes
-        }
+        self, labels: np.ndarray, proba: np.ndarray | None, classes: list[str]
+    ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        """Per label: its floor, and the evidence for it (the shares of its own and of other
+        labels' real rows whose out-of-fold p of it is below floor_max). The floor is floor_max
+        where other rows fall below it at least floor_ratio times as often as its own, else
+        min(floor_max, the floor_quantile of its own rows' p); floor_max without out-of-fold p."""
+        if proba is None:
+            return dict.fromkeys(classes, self.floor_max), {}
+        floors, evidence = {}, {}
+        for col, label in enumerate(classes):
+            own, other = proba[labels == label, col], proba[labels != label, col]
+            below = {
+                "real_below": round(float((own < self.floor_max).mean()), 4),
+                "other_below": round(float((other < self.floor_max).mean()), 4),
+            }
+            reads = below["other_below"] >= self.floor_ratio * below["real_below"]
+            quantile = float(np.quantile(own, self.floor_quantile))
+            floors[label] = round(self.floor_max if reads else min(self.floor_max, quantile), 4)
+            evidence[label] = below
+        return floors, evidence
 
     def _score_candidates(
         self, candidates: pl.DataFrame, train: pl.DataFrame, featurize: Fitter
