@@ -1,12 +1,15 @@
-"""Batched sampling (synthgate's causal generator) against the recipes' way (one sample at a
-time, no KV cache) on a randomly initialised GPT-2 of GPT-2 small's exact shape.
+"""Batched sampling (synthgate's causal and seq2seq generators) against the recipes' way (one
+sample at a time, no KV cache) on randomly initialised models of GPT-2 small's and t5-base's
+exact shapes.
 
-    python benchmarks/bench_generate.py [--shape gpt2|tiny] [--loop-rows 2] [--rows 64]
-                                        [--batch-sizes 32,64] [--new-tokens 64] [--threads N]
-                                        [--device cpu|cuda] [--repeats 3]
+    python benchmarks/bench_generate.py [--shape gpt2|t5-base|tiny|tiny-t5] [--loop-rows 2]
+                                        [--rows 64] [--batch-sizes 32,64] [--new-tokens 64]
+                                        [--threads N] [--device cpu|cuda] [--repeats 3]
 
 Both sides get the same prompts (8 to 24 tokens) and generate exactly `--new-tokens` tokens
 each (min_new_tokens = max_new_tokens), top-k 50 sampling, so tokens/s compare like for like.
+For T5 the loop encodes each prompt once and re-runs the decoder over everything decoded so
+far for every new token (no cache), as a loop over `model(...)` calls does.
 The loop and the batched passes are interleaved `--repeats` times and the medians compared, so a
 load that comes and goes on a shared machine slows both sides alike (each repeat's own ratio is
 printed too). The model and a word-level tokenizer are built in code and saved to a temporary
@@ -26,25 +29,55 @@ from pathlib import Path
 import polars as pl
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    PreTrainedTokenizerFast,
+    T5Config,
+    T5ForConditionalGeneration,
+)
 
-from synthgate.generate.hf import CausalGenerator
+from synthgate.generate.hf import CausalGenerator, Seq2SeqGenerator
 
-SHAPES = {
-    "gpt2": {"n_embd": 768, "n_layer": 12, "n_head": 12, "vocab_size": 50257, "n_positions": 1024},
-    "tiny": {"n_embd": 64, "n_layer": 2, "n_head": 2, "vocab_size": 1000, "n_positions": 256},
+GPT2 = {"n_layer": 12, "n_head": 12, "n_positions": 1024}
+T5 = {"d_ff": 3072, "d_kv": 64, "num_layers": 12, "num_heads": 12}
+SHAPES: dict[str, tuple[str, dict[str, int]]] = {
+    "gpt2": ("causal", {**GPT2, "n_embd": 768, "vocab_size": 50257}),
+    "tiny": ("causal", {**GPT2, "n_embd": 64, "n_layer": 2, "n_head": 2, "vocab_size": 1000}),
+    "t5-base": ("seq2seq", {**T5, "d_model": 768, "vocab_size": 32128}),
+    "tiny-t5": (
+        "seq2seq",
+        {
+            **T5,
+            "d_model": 64,
+            "d_ff": 128,
+            "d_kv": 16,
+            "num_layers": 2,
+            "num_heads": 4,
+            "vocab_size": 1000,
+        },
+    ),
 }
 
 
 def build(folder: Path, shape: str) -> int:
-    """Save a random GPT-2 of `shape` and a tokenizer whose words w0 … wN are its tokens."""
-    dims = SHAPES[shape]
-    vocab = {"<|endoftext|>": 0} | {f"w{i}": i for i in range(1, dims["vocab_size"])}
-    core = Tokenizer(models.WordLevel(vocab, unk_token="<|endoftext|>"))
+    """Save a random model of `shape` and a tokenizer whose words w1 … wN are its tokens."""
+    kind, dims = SHAPES[shape]
+    specials = ["<|endoftext|>"] if kind == "causal" else ["<pad>", "</s>"]
+    vocab = {t: i for i, t in enumerate(specials)}
+    vocab |= {f"w{i}": i for i in range(len(specials), dims["vocab_size"])}
+    core = Tokenizer(models.WordLevel(vocab, unk_token=specials[-1]))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>")
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(**dims, bos_token_id=0, eos_token_id=0))
+    if kind == "causal":
+        tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>")
+        model = GPT2LMHeadModel(GPT2Config(**dims, bos_token_id=0, eos_token_id=0))
+    else:
+        tokenizer = PreTrainedTokenizerFast(
+            tokenizer_object=core, pad_token="<pad>", eos_token="</s>"
+        )
+        config = T5Config(**dims, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+        model = T5ForConditionalGeneration(config)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return sum(p.numel() for p in model.parameters())
@@ -54,7 +87,7 @@ def prompts(n: int, vocab: int) -> list[str]:
     gen = torch.Generator().manual_seed(1)
     lengths = torch.randint(8, 25, (n,), generator=gen)
     return [
-        " ".join(f"w{int(t)}" for t in torch.randint(1, vocab, (int(k),), generator=gen))
+        " ".join(f"w{int(t)}" for t in torch.randint(2, vocab, (int(k),), generator=gen))
         for k in lengths
     ]
 
@@ -68,17 +101,25 @@ def requests(texts: list[str]) -> pl.DataFrame:
 
 
 def recipe_loop(gen: CausalGenerator, texts: list[str], new_tokens: int) -> float:
-    """The recipes' way: one prompt at a time, the whole sequence re-run for every token (no
-    cache), top-k 50 sampling. Returns seconds."""
+    """The recipes' way: one prompt at a time, the whole sequence (for T5: the whole decoded
+    sequence, after one encoder pass) re-run for every token with no cache, top-k 50
+    sampling. Returns seconds."""
     tokenizer, model = gen.load()
+    seq2seq = gen.name == "seq2seq"
     torch.manual_seed(0)
     start = time.perf_counter()
     with torch.inference_mode():
         for text in texts:
             ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+            if seq2seq:
+                encoded = model.get_encoder()(input_ids=ids).last_hidden_state
+                ids = torch.zeros((1, 1), dtype=torch.long, device=model.device)
             for _ in range(new_tokens):
-                logits = model(ids, use_cache=False).logits[:, -1, :]
-                top = torch.topk(logits, 50)
+                if seq2seq:
+                    out = model(encoder_outputs=(encoded,), decoder_input_ids=ids, use_cache=False)
+                else:
+                    out = model(ids, use_cache=False)
+                top = torch.topk(out.logits[:, -1, :], 50)
                 pick = torch.multinomial(torch.softmax(top.values, -1), 1)
                 ids = torch.cat([ids, top.indices.gather(1, pick)], dim=1)
     return time.perf_counter() - start
@@ -106,12 +147,14 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         params = build(Path(tmp), args.shape)
-        texts = prompts(args.rows, SHAPES[args.shape]["vocab_size"])
+        kind, dims = SHAPES[args.shape]
+        texts = prompts(args.rows, dims["vocab_size"])
+        cls = CausalGenerator if kind == "causal" else Seq2SeqGenerator
         common = {"model": tmp, "device": args.device, "top_k": 50, "temperature": 1.0}
         fixed = {"max_new_tokens": args.new_tokens, "min_new_tokens": args.new_tokens}
-        loop_gen = CausalGenerator(**common, **fixed).fit(pl.DataFrame())
+        loop_gen = cls(**common, **fixed).fit(pl.DataFrame())
         gen_for = {
-            b: CausalGenerator(**common, **fixed, batch_size=b).fit(pl.DataFrame())
+            b: cls(**common, **fixed, batch_size=b).fit(pl.DataFrame())
             for b in map(int, args.batch_sizes.split(","))
         }
         loop_gen.load()
@@ -120,7 +163,7 @@ def main() -> None:
             gen.load()
             batched(gen, texts[:2])  # warm-up
         names = ["recipe loop (batch 1, no cache)"] + [
-            f"synthgate causal, batch {b}" for b in gen_for
+            f"synthgate {kind}, batch {b}" for b in gen_for
         ]
         counts = [args.loop_rows] + [args.rows] * len(gen_for)
         times: list[list[float]] = [[] for _ in names]
