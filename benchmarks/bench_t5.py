@@ -1,26 +1,28 @@
 """Speed of the `stsb` + `cola` scorers against the recipes' way, on t5-base's exact shape.
 
     python benchmarks/bench_t5.py [--rows 128] [--recipe-rows 8] [--batch-size 16]
-                                  [--dtypes float32,bfloat16] [--seed 0]
+                                  [--dtypes float32,bfloat16] [--seed 0] [--repeats 3]
 
 A randomly initialised T5 of t5-base's shape (same compute as the real checkpoint) with the real
 vocabulary (../shared/data/t5_tokenizer/spiece.model) answers both tasks for STS-B train pairs
 (../shared/data/stsb; sentence 1 is the source, sentence 2 the candidate), in the same run:
 
 1. synthgate's way: `T5.answer` (length-sorted batches, one encoder pass per prompt, one decoder
-   pass over the answers' distinct prefixes), on `--rows` pairs, stsb then cola;
+   pass over the answers' distinct prefixes for chunks of up to 256 rows), on `--rows` pairs,
+   stsb then cola;
 2. the recipes' way: one `generate()` per sample per task, greedy, with `max_new_tokens` (and
    `min_new_tokens`, so a random model that stops at once is not faster than a real one) fixed
    to the longest real answer in pieces with its end-of-sequence (stsb 3, cola 2), on the first
    `--recipe-rows` pairs;
 3. the encoder passes of (1) alone, over the same batches: the floor of (1);
 4. a matrix-multiply peak (4096 x 4096 matmuls, best of 5) in each dtype, and the achieved
-   FLOP/s of (1): 2 x non-embedding parameters x tokens, counting the encoder and the decoder's
-   cross-attention keys and values per real prompt token, the rest of the decoder and the
-   output projection (2 x d_model x vocabulary) per distinct answer prefix.
+   FLOP/s of (1): 2 x non-embedding parameters x tokens, the encoder's per real prompt token,
+   the decoder's per distinct answer prefix, and the output projection (2 x d_model x
+   vocabulary) per prefix read.
 
-For bfloat16 it also reports the largest difference from float32 in the answer probabilities
-and log-likelihoods of the same rows. Results: benchmarks/README.md.
+The four are interleaved `--repeats` times and their medians compared, so a shared machine's
+load slows every side alike. For bfloat16 it also reports the largest difference from float32
+in the answer probabilities and log-likelihoods of the same rows. Results: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import time
 from importlib import metadata
 from pathlib import Path
@@ -36,6 +39,7 @@ import numpy as np
 import torch
 
 from synthgate.t5 import COLA, STSB, T5, cola_prompt, stsb_prompt
+from synthgate.t5.decode import encode
 
 SHARED = Path(os.environ.get("SYNTHGATE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 T5_BASE = dict(d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12, vocab_size=32128)
@@ -72,27 +76,21 @@ def matmul_peak(dtype: torch.dtype, n: int = 4096, repeats: int = 5) -> float:
 
 
 def flops(t5: T5, prompts: dict[str, list[str]]) -> float:
-    """2 x parameters x tokens for the work a row needs: the encoder and the decoder's
-    cross-attention keys and values per real prompt token, the rest of the decoder and the
-    output projection per distinct answer prefix (padding and repeated start tokens not
-    counted, nor attention scores, about 1%)."""
+    """2 x parameters x tokens for the work a row needs: the encoder per real prompt token,
+    the decoder per node of the answers' prefix tree (its cross-attention key and value
+    projections included: they run on the node side, see synthgate/t5/decode.py), and the
+    output projection per node read (padding not counted, nor attention scores)."""
     model, _ = t5.load()
     embedding = model.shared.weight.numel()
     encoder = sum(p.numel() for p in model.encoder.parameters()) - embedding
-    cross_kv = sum(
-        p.numel()
-        for block in model.decoder.block
-        for p in (block.layer[1].EncDecAttention.k.weight, block.layer[1].EncDecAttention.v.weight)
-    )
-    decoder = sum(p.numel() for p in model.decoder.parameters()) - embedding - cross_kv
+    decoder = sum(p.numel() for p in model.decoder.parameters()) - embedding
     head = model.config.d_model * model.config.vocab_size
     total = 0.0
     for task in (STSB, COLA):
         ids, _ = t5._encode(prompts[task.name])
-        tree = t5.tree(task)  # per row: the start token once, then each branch's pieces
-        decoded = 1 + int(tree.mask[:, 1:].sum())
-        total += 2 * (encoder + cross_kv) * sum(len(x) for x in ids)
-        total += 2 * (decoder + head) * decoded * len(ids)
+        tree = t5.tree(task)
+        total += 2 * encoder * sum(len(x) for x in ids)
+        total += 2 * (decoder * len(tree.tokens) + head * len(tree.read_nodes()[0])) * len(ids)
     return total
 
 
@@ -110,7 +108,7 @@ def encoder_only(t5: T5, prompts: dict[str, list[str]]) -> float:
         ids, _ = t5._encode(prompts[task.name])
         for _, inputs, mask in t5._batches(ids, "encode", lambda *a: None):
             with torch.inference_mode():
-                model.get_encoder()(input_ids=inputs, attention_mask=mask)
+                encode(model, inputs, mask)
     return time.perf_counter() - start
 
 
@@ -142,6 +140,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--dtypes", default="float32,bfloat16")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved measurements")
     args = parser.parse_args()
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
@@ -157,22 +156,32 @@ def main() -> None:
     print(f"t5-base shape, {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters")
     reference: dict[str, np.ndarray] = {}
     print(
-        "| dtype | ours rows/s | encoder alone rows/s | recipes rows/s | ratio | GFLOP/s "
-        "| matmul peak | share |"
+        f"medians of {args.repeats} interleaved repeats\n"
+        "| dtype | ours rows/s | encoder alone rows/s | recipes rows/s | ratio (per repeat) "
+        "| GFLOP/s | matmul peak | share |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for name in args.dtypes.split(","):
         t5 = T5.ready(model, tokenizer, batch_size=args.batch_size, dtype=name)
-        peak = matmul_peak(getattr(torch, name))
         ours(t5, {k: v[: args.batch_size] for k, v in prompts.items()})  # warm-up
-        took, ll = ours(t5, prompts)
-        floor = encoder_only(t5, prompts)
-        recipe = recipes(t5, prompts, args.recipe_rows)
+        runs: dict[str, list[float]] = {"ours": [], "encoder": [], "recipes": [], "peak": []}
+        for _ in range(args.repeats):  # interleaved, so a shared machine's load hits all alike
+            took, ll = ours(t5, prompts)
+            runs["ours"].append(took)
+            runs["encoder"].append(encoder_only(t5, prompts))
+            runs["recipes"].append(recipes(t5, prompts, args.recipe_rows))
+            runs["peak"].append(matmul_peak(getattr(torch, name)))
+        took, floor, recipe, peak = (statistics.median(runs[k]) for k in runs)
         achieved = flops(t5, prompts) / took
+        ratios = [
+            (args.rows / o) / (args.recipe_rows / r)
+            for o, r in zip(runs["ours"], runs["recipes"], strict=True)
+        ]
         print(
             f"| {name} | {args.rows / took:.1f} | {args.rows / floor:.1f} | "
             f"{args.recipe_rows / recipe:.2f} | "
-            f"{(args.rows / took) / (args.recipe_rows / recipe):.1f}x | {achieved / 1e9:.0f} | "
+            f"{(args.rows / took) / (args.recipe_rows / recipe):.1f}x "
+            f"({', '.join(f'{r:.1f}' for r in ratios)}) | {achieved / 1e9:.0f} | "
             f"{peak / 1e9:.0f} | {achieved / peak:.0%} |"
         )
         if not reference:

@@ -62,8 +62,9 @@ def t5_tokenizer():
     return T5Tokenizer.from_pretrained(str(folder))
 
 
-def tiny_t5_model(seed: int = 0, d_model: int = 16, heads: int = 2):
-    """A randomly initialised T5 of a few hundred KB over the real T5 vocabulary's ids."""
+def tiny_t5_model(seed: int = 0, d_model: int = 16, heads: int = 2, gated: bool = False):
+    """A randomly initialised T5 of a few hundred KB over the real T5 vocabulary's ids; `gated`
+    gives T5 v1.1's shape (gated GELU, an untied head)."""
     import torch
     from transformers import T5Config, T5ForConditionalGeneration
 
@@ -78,6 +79,7 @@ def tiny_t5_model(seed: int = 0, d_model: int = 16, heads: int = 2):
         decoder_start_token_id=0,
         pad_token_id=0,
         eos_token_id=1,
+        **({"feed_forward_proj": "gated-gelu", "tie_word_embeddings": False} if gated else {}),
     )
     return T5ForConditionalGeneration(config).eval()
 

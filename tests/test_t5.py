@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import one_torch_thread, tiny_t5_model
 
+import synthgate.t5.decode
 import synthgate.t5.model
 from synthgate import config as cfg
 from synthgate.cli.main import main
@@ -51,7 +52,8 @@ def naive_log_likelihoods(t5: T5, task, prompts: list[str]) -> np.ndarray:
 
 def test_the_real_vocabulary_shares_prefixes(tiny_t5) -> None:
     tree = tiny_t5().tree(STSB)
-    assert tree.inputs.shape[0] < 5  # a few prefixes, not 26 decoder inputs
+    assert len(tree.tokens) == 3  # the prefixes (), "▁" and "▁3.": not 26 decoder inputs
+    assert tree.positions.tolist() == [0, 1, 1]
     assert tree.n_answers == 26
 
 
@@ -65,21 +67,37 @@ def test_prefix_tree_equals_naive_per_answer_scoring(tiny_t5) -> None:
 
 
 def test_a_tree_of_uneven_branches_equals_naive_scoring(tiny_t5) -> None:
-    # "▁" + "4.2" + three pieces, "▁" + "4.2", "▁2.0", "▁yes" + three: two branches of 5 and
-    # 4 pieces, laid end to end in one decoder input, the shorter one padded
+    # "▁" + "4.2" + three pieces, "▁" + "4.2", "▁2.0", "▁yes" + three: branches of 5 and 4
+    # pieces sharing the start node, each node at its own position
     task = Task("x", ("4.2 out of five", "4.2", "2.0", "yes indeed it is"), (0.0, 1.0, 2.0, 3.0))
     t5 = tiny_t5(batch_size=2)
-    assert t5.tree(task).inputs.shape == (2, 5) and not t5.tree(task).mask.all()
+    assert t5.tree(task).positions.tolist() == [0, 1, 1, 2, 2, 3, 3, 4]
     tree, _ = t5.log_likelihoods(task, STSB_PROMPTS[:3])
     np.testing.assert_allclose(tree, naive_log_likelihoods(t5, task, STSB_PROMPTS[:3]), atol=1e-4)
+
+
+@pytest.mark.parametrize("variant", ["plain passes", "v1.1: gated, untied"])
+def test_other_decoders_equal_naive_scoring(t5_tokenizer, variant: str, monkeypatch) -> None:
+    """The plain forward passes that serve other architectures, and the T5 decoder on a
+    v1.1-shaped T5 (gated GELU, untied head, no output rescaling), equal naive scoring."""
+    task = Task("x", ("4.2 out of five", "4.2", "2.0", "yes indeed it is"), (0.0, 1.0, 2.0, 3.0))
+    model = tiny_t5_model(seed=3, gated=variant.startswith("v1.1"))
+    if variant == "plain passes":
+        monkeypatch.setattr(synthgate.t5.decode, "T5_FAMILY", ())
+    t5 = T5.ready(model, t5_tokenizer, batch_size=2)
+    for task_, prompts in ((task, STSB_PROMPTS[:3]), (STSB, STSB_PROMPTS[3:])):
+        got, _ = t5.log_likelihoods(task_, prompts)
+        np.testing.assert_allclose(got, naive_log_likelihoods(t5, task_, prompts), atol=1e-4)
 
 
 def test_an_answer_that_is_a_prefix_of_another_ends_with_eos() -> None:
     assert prefix_free([[5], [5, 6], [7]], eos=1) == [[5, 1], [5, 6], [7]]
     tree = prefix_tree([[5], [5, 6], [7]], start=0, eos=1)
-    assert tree.inputs.tolist() == [[0, 5]]  # prefixes (), (5,): one decoder input
+    assert tree.tokens.tolist() == [0, 5]  # prefixes (), (5,): two nodes
+    assert tree.ancestors.tolist() == [[True, False], [True, True]]
+    assert tree.paths() == [[0, 1]]
     assert sorted(
-        zip(tree.answer.tolist(), tree.pos.tolist(), tree.token.tolist(), strict=True)
+        zip(tree.answer.tolist(), tree.node.tolist(), tree.token.tolist(), strict=True)
     ) == [
         (0, 0, 5),
         (0, 1, 1),

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from synthgate.embed import resolve_device
 from synthgate.progress import Progress, silent
+from synthgate.t5.decode import answer_log_likelihoods, encode
 from synthgate.t5.load import load_t5, torch_dtype
 from synthgate.t5.prefix import PrefixTree, prefix_tree
 from synthgate.t5.tasks import Task
 
 DEFAULT_MODEL = "t5-base"
+# A decoder chunk's bounds: its logits at stsb's 3 read nodes are DECODE_ROWS x 3 x 32,128
+# floats (25 MB), its encoder states DECODE_PIECES x d_model (50 MB at t5-base's 768).
+DECODE_ROWS = 256
+DECODE_PIECES = 16_384
 
 
 @dataclass(frozen=True)
@@ -85,10 +90,10 @@ class T5:
         tree = self.tree(task)
         ids, truncated = self._encode(prompts)
         out = np.zeros((len(prompts), len(task.answers)), dtype=np.float64)
-        for idx, inputs, mask in self._batches(ids, f"t5 {task.name}", progress):
+        for idx, states, mask in self._encoded(ids, f"t5 {task.name}", progress):
             with torch.inference_mode():
-                logp = tree_log_probs(model, inputs, mask, tree)
-                out[idx] = tree.log_likelihoods(logp).double().cpu().numpy()
+                ll = answer_log_likelihoods(model, states, mask, tree)
+            out[idx] = ll.double().cpu().numpy()
         return out, truncated
 
     def generate(
@@ -122,10 +127,7 @@ class T5:
         """The prefix tree of `task`'s answers in this model's vocabulary, on its device."""
         model, tokenizer = self.load()
         start = model.config.decoder_start_token_id
-        tree = prefix_tree(self._answer_pieces(task), start, tokenizer.eos_token_id)
-        tensors = ("inputs", "mask", "seq", "pos", "token", "answer")
-        moved = {k: getattr(tree, k).to(self.device) for k in tensors}
-        return replace(tree, **moved)
+        return prefix_tree(self._answer_pieces(task), start, tokenizer.eos_token_id).to(self.device)
 
     def _answer_pieces(self, task: Task) -> list[list[int]]:
         tokenizer = self.load()[1]
@@ -140,6 +142,28 @@ class T5:
         keep = self.max_length - (eos is not None)
         cut = [x if len(x) <= self.max_length else [*x[:keep], eos][: self.max_length] for x in ids]
         return cut, truncated
+
+    def _encoded(
+        self, ids: list[list[int]], step: str, progress: Progress
+    ) -> Iterator[tuple[np.ndarray, Any, Any]]:
+        """(rows, encoder states, attention mask) over whole batches joined into chunks of at
+        most DECODE_ROWS rows and DECODE_PIECES prompt pieces (padding included): the decoder
+        reads its weights once per chunk instead of once per batch, which is most of its cost
+        when it runs a few nodes a row."""
+        import torch
+
+        model = self.load()[0]
+        chunk: list[tuple[np.ndarray, Any, Any]] = []
+        for idx, inputs, mask in self._batches(ids, step, progress):
+            with torch.inference_mode():
+                states = encode(model, inputs, mask)
+            rows = sum(len(c[0]) for c in chunk) + len(idx)
+            if chunk and (rows > DECODE_ROWS or rows * chunk[0][2].shape[1] > DECODE_PIECES):
+                yield _joined(chunk)
+                chunk = []
+            chunk.append((idx, states, mask))
+        if chunk:
+            yield _joined(chunk)
 
     def _batches(
         self, ids: list[list[int]], step: str, progress: Progress
@@ -162,27 +186,17 @@ class T5:
             progress(step, min(lo + self.batch_size, len(ids)), len(ids))
 
 
+def _joined(chunk: list[tuple[np.ndarray, Any, Any]]) -> tuple[np.ndarray, Any, Any]:
+    """One (rows, states, mask) from batches of falling width, padded to the first's."""
+    import torch
+    from torch.nn.functional import pad
+
+    width = chunk[0][2].shape[1]
+    states = [pad(s, (0, 0, 0, width - s.shape[1])) for _, s, _ in chunk]
+    masks = [pad(m, (0, width - m.shape[1])) for _, _, m in chunk]
+    return np.concatenate([c[0] for c in chunk]), torch.cat(states), torch.cat(masks)
+
+
 def t5_from_config(table: dict[str, Any]) -> T5:
     """The run's T5 from the `[t5]` table (validated by the config); nothing loads yet."""
     return T5(**{**table, "device": resolve_device(table["device"])})
-
-
-def tree_log_probs(model: Any, inputs: Any, mask: Any, tree: PrefixTree) -> Any:
-    """(B, P, V) float32 next-piece log-probabilities at the tree's read positions, from one
-    encoder pass and one decoder pass per row.
-
-    The tree's S decoder inputs run as one sequence of S * L pieces whose self-attention mask
-    keeps them apart, so each row's cross-attention keys and values over the encoder states
-    are computed once and nothing is copied per branch."""
-    import torch
-
-    rows = inputs.shape[0]
-    encoded = model.get_encoder()(input_ids=inputs, attention_mask=mask).last_hidden_state
-    logits = model(
-        encoder_outputs=(encoded,),
-        attention_mask=mask,
-        decoder_input_ids=tree.inputs.flatten().expand(rows, -1),
-        decoder_attention_mask=tree.self_attention_mask(encoded.dtype).expand(rows, -1, -1, -1),
-        use_cache=False,
-    ).logits
-    return torch.log_softmax(logits[:, tree.positions()[0]].float(), dim=-1)
