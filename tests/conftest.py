@@ -62,14 +62,24 @@ def t5_tokenizer():
     return T5Tokenizer.from_pretrained(str(folder))
 
 
-def tiny_t5_model(seed: int = 0, d_model: int = 16, heads: int = 2, gated: bool = False):
+def tiny_t5_model(
+    seed: int = 0, d_model: int = 16, heads: int = 2, gated: bool = False, mt5: bool = False
+):
     """A randomly initialised T5 of a few hundred KB over the real T5 vocabulary's ids; `gated`
-    gives T5 v1.1's shape (gated GELU, an untied head)."""
+    gives T5 v1.1's shape (gated GELU, an untied head), `mt5` an mT5 of that shape."""
     import torch
-    from transformers import T5Config, T5ForConditionalGeneration
+    from transformers import (
+        MT5Config,
+        MT5ForConditionalGeneration,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
 
     torch.manual_seed(seed)
-    config = T5Config(
+    config_class, model_class = (
+        (MT5Config, MT5ForConditionalGeneration) if mt5 else (T5Config, T5ForConditionalGeneration)
+    )
+    config = config_class(
         vocab_size=32128,
         d_model=d_model,
         d_kv=8,
@@ -81,7 +91,7 @@ def tiny_t5_model(seed: int = 0, d_model: int = 16, heads: int = 2, gated: bool 
         eos_token_id=1,
         **({"feed_forward_proj": "gated-gelu", "tie_word_embeddings": False} if gated else {}),
     )
-    return T5ForConditionalGeneration(config).eval()
+    return model_class(config).eval()
 
 
 @pytest.fixture(scope="session")

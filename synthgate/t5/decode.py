@@ -15,7 +15,8 @@ attention runs on the padded batch. The decoder runs a handful of nodes per row 
 - The tree's nodes share their ancestors (the start token is fed once, not once per branch),
   each at its own position, so the relative position bias is computed from those positions.
 
-Other seq2seq architectures fall back to plain forward passes, one per root-to-leaf path.
+Other seq2seq architectures (mT5 among them) fall back to plain forward passes, one per
+root-to-leaf path.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from typing import Any
 
 from synthgate.t5.prefix import PrefixTree
 
-T5_FAMILY = ("t5", "mt5")  # the same blocks; umt5 and longt5 differ in their attention
+# The checkpoints whose blocks and output scaling decode.py follows. mT5 has the same blocks but
+# its head's scaling differs between transformers releases, so it takes the plain passes.
+T5_FAMILY = ("t5",)
 
 
 def encode(model: Any, inputs: Any, mask: Any) -> Any:
-    """(B, T, d) encoder states of a padded batch, zero at its padding."""
+    """(B, T, d) encoder states of a padded batch (for the T5 family, zero at its padding)."""
     if getattr(model.config, "model_type", None) not in T5_FAMILY:
         return model.get_encoder()(input_ids=inputs, attention_mask=mask).last_hidden_state
     encoder, real = model.encoder, mask.bool()
