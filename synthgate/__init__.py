@@ -27,10 +27,13 @@ def run(
     *,
     columns: Columns | None = None,
     progress: Progress | None = None,
+    holdout: pl.DataFrame | None = None,
 ) -> Run:
     """`synthgate run` from Python: generate, score and gate in rounds; the last round's Run
-    (every generated row with its scores, `reasons`, `accepted`; report["generation"])."""
-    return run_rounds(real, config, columns=columns, progress=progress).run
+    (every generated row with its scores, `reasons`, `accepted`; report["generation"]).
+    `holdout` (the user's test rows, as `--holdout`): never a prompt source, and a candidate
+    that copies one is rejected with reason `leak_holdout`."""
+    return run_rounds(real, config, columns=columns, progress=progress, holdout=holdout).run
 
 
 __version__ = "0.1.0"

@@ -253,6 +253,21 @@ def test_holdout_is_never_a_source_and_its_copies_are_rejected(
     assert result.run.report["rejected_by_reason"]["leak_holdout"] == 4
 
 
+def test_the_library_run_rejects_copies_of_the_holdout(
+    real: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import synthgate
+
+    monkeypatch.setitem(GENERATORS, "rules", _Copy)
+    question = real_rows(real, None).filter(pl.col("label") == "question")
+    near = question.select(pl.col("text") + " thanks")
+    conf = config(per_label=4, labels=["question"], max_factor=1.0)
+    run = synthgate.run(real, conf, holdout=near)
+    assert run.frame.height == 4 and run.frame["leak_holdout"].all()
+    assert run.report["rejected_by_reason"]["leak_holdout"] == 4
+    assert "leak_holdout" not in synthgate.run(real, conf).frame.columns
+
+
 @dataclass
 class _Copy:
     """Returns each prompt unchanged (the source row's text)."""

@@ -147,6 +147,21 @@ def test_run_with_a_holdout_records_it_and_regates(tmp_path: Path) -> None:
     )
 
 
+def test_library_run_takes_the_holdout_as_the_command_line_does(tmp_path: Path) -> None:
+    holdout = tmp_path / "test.csv"
+    pl.read_csv(REAL).filter(pl.col("label") == "negative").head(3).write_csv(holdout)
+    conf = write_config(tmp_path, "per_label = 3\nlabels = ['negative']")
+    out = tmp_path / "run"
+    args = ["run", "--real", str(REAL), "--out", str(out), "--config", str(conf)]
+    assert main([*args, "--holdout", str(holdout)]) == 0
+    run = synthgate.run(pl.read_csv(REAL), conf, holdout=pl.read_csv(holdout))
+    assert run.config["gate"]["rules"]["leak_holdout"]["max"] is False
+    assert run.report["generation"]["leak_holdout"] == 0
+    assert not set(run.frame["source_id"]) & set(pl.read_csv(holdout)["id"])
+    keep = ["id", "text", "source_id", "seed", "leak_holdout", "reasons", "accepted"]
+    assert run.frame.select(keep).equals(load_run(out).frame.select(keep))
+
+
 def test_init_config_shows_the_generate_table_with_a_comment_on_every_key(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -413,3 +413,51 @@ def test_finetune_command_per_label(
         .endswith("already holds a fine-tune; pass --force to replace it")
     )
     assert main([*args, "--force"]) == 0
+
+
+def test_out_of_memory_halving_reaches_run_json(
+    gpt2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`synthgate run` on a model whose batches of more than two prompts run out of memory:
+    run.json records the halved sizes each round used, and each batch's rows carry its seed."""
+    import json
+
+    from synthgate.cli.main import main
+
+    real = tmp_path / "real.csv"
+    pl.DataFrame(
+        {"label": ["ham", "spam"] * 4, "text": ["see you later", "win a free prize now"] * 4}
+    ).write_csv(real)
+    conf = tmp_path / "run.toml"
+    conf.write_text(
+        "[scorers.similarity]\nenabled = false\n[scorers.discriminator]\nenabled = false\n"
+        "[scorers.label]\nenabled = false\n[scorers.dedup]\nsemantic = false\n"
+        "[gate.rules.quality_length_z]\nenabled = false\n"
+        f"[generate]\ngenerator = 'causal'\nmodel = '{gpt2}'\nper_label = 3\nmax_factor = 2.0\n"
+        "max_new_tokens = 6\ndevice = 'cpu'\nbatch_size = 4\nseed = 5\n",
+        encoding="utf-8",
+    )
+    real_batch = CausalGenerator.batch
+    tried: list[int] = []
+
+    def small_gpu(self: CausalGenerator, prompts: list[str], seed: int) -> list[tuple[str, bool]]:
+        tried.append(len(prompts))
+        if len(prompts) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (injected)")
+        return real_batch(self, prompts, seed)
+
+    monkeypatch.setattr(CausalGenerator, "batch", small_gpu)
+    out = tmp_path / "run"
+    assert main(["run", "--real", str(real), "--out", str(out), "--config", str(conf)]) == 0
+    assert tried[0] == 4  # the configured size was tried first
+    rounds = json.loads((out / "run.json").read_text())["generation"]["rounds"]
+    assert rounds[0]["batch_sizes"] == [2, 2, 2]  # six prompts, halved from 4
+    frame = pl.read_parquet(out / "scored.parquet")
+    for record in rounds:
+        sizes = record["batch_sizes"]
+        assert sizes and max(sizes) <= 2
+        assert sum(sizes) == sum(n["generated"] for n in record["labels"].values())
+        rows = frame.filter(pl.col("round") == record["round"])
+        first = 5 + 1_000_003 * record["round"]  # the round's seed
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        assert sorted(set(rows["seed"])) == [first + s for s in starts]

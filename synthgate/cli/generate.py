@@ -69,6 +69,13 @@ def finetune_command(args: argparse.Namespace, out: Console, err: Console) -> in
             f"{r['held_out_rows']:,} held out)",
             **PLAIN,
         )
+    if any(r["accepted_only"] for r in results.values()):
+        left = sum(r["rows_not_accepted"] for r in results.values())
+        out.print(
+            f"{args.data} has an accepted column: trained on the accepted rows only "
+            f"({left:,} rows not accepted left out)",
+            **PLAIN,
+        )
     out.print(f"wrote {args.out}/", **PLAIN)
     return 0
 

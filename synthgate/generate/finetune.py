@@ -24,17 +24,68 @@ OBJECTIVES = {
 HELD_OUT = 0.1  # share of rows kept out of training to measure the loss on (at least one)
 
 
+NEEDS = {"causal": ("label", "text"), "seq2seq": ("source", "text"), "infill": ("text",)}
+PAIRS = {
+    "causal": '"{label}: {text}<eos>"',
+    "seq2seq": "source -> text pairs",
+    "infill": "span corruption of text",
+}
+
+
+def check_rows(
+    rows: pl.DataFrame,
+    objective: str,
+    what: str = "data",
+    *,
+    per_label: bool = False,
+    train: pl.Series | None = None,
+) -> None:
+    """Raise, naming `what`, the column and the first row (from 1), if a column the objective
+    reads is missing, or null or blank in a row it would train on (`train`: those rows; default
+    all): an empty source or label would silently become an empty prompt."""
+    if objective not in OBJECTIVES:
+        raise SynthgateError(
+            f"--objective: must be one of {', '.join(OBJECTIVES)}; got {objective!r}"
+        )
+    extra = per_label and objective != "causal"  # label then only splits the rows
+    need = NEEDS[objective] + (("label",) if extra else ())
+    for name in need:
+        if name not in rows.columns:
+            flag = "--per-label" if extra and name == "label" else f"--objective {objective}"
+            raise SynthgateError(
+                f"finetune: {flag} needs a {name} column in {what}; "
+                f"columns found: {', '.join(rows.columns)}"
+            )
+    keep = pl.lit(True) if train is None else pl.lit(train)
+    blank = rows.select([(_blank(pl.col(n).cast(pl.String)) & keep).alias(n) for n in need])
+    bad = blank.select(pl.any_horizontal(pl.all())).to_series()
+    if bad.any():
+        row = int(bad.arg_max())  # type: ignore[arg-type]
+        name = next(n for n in need if blank[n][row])
+        why = (
+            "--per-label trains one model per label"
+            if extra and name == "label"
+            else f"--objective {objective} trains on {PAIRS[objective]}"
+        )
+        n = int(bad.sum())
+        raise SynthgateError(
+            f"{what}: column {name!r} is empty at row {row + 1} "
+            f"({n:,} such row{'' if n == 1 else 's'}); {why}"
+        )
+
+
+def _blank(column: pl.Expr) -> pl.Expr:
+    return column.is_null() | (column.str.strip_chars() == "")  # "" is an empty CSV cell
+
+
 def pairs(rows: pl.DataFrame, objective: str, seed: int) -> tuple[list[str], list[str]]:
     """(inputs, targets) of `objective` from rows with text (and label, or source)."""
-    texts = rows["text"].fill_null("").to_list()
+    check_rows(rows, objective)
+    texts = rows["text"].to_list()
     if objective == "causal":
-        if "label" not in rows.columns:
-            raise SynthgateError("finetune: --objective causal needs a label column")
         return [f"{label}: {text}" for label, text in zip(rows["label"], texts, strict=True)], []
     if objective == "seq2seq":
-        if "source" not in rows.columns:
-            raise SynthgateError("finetune: --objective seq2seq needs a source column")
-        return [f"paraphrase: {s} </s>" for s in rows["source"].fill_null("")], texts
+        return [f"paraphrase: {s} </s>" for s in rows["source"]], texts
     rng = np.random.default_rng(seed)
     masked = [corrupt(t, rng) for t in texts]
     answers = [
@@ -62,10 +113,7 @@ def finetune(
 
     from synthgate.embed import resolve_device
 
-    if objective not in OBJECTIVES:
-        raise SynthgateError(
-            f"--objective: must be one of {', '.join(OBJECTIVES)}; got {objective!r}"
-        )
+    check_rows(rows, objective)  # before a model loads
     dev = resolve_device(device)
     tokenizer, net = load_model(model, OBJECTIVES[objective], dev, torch_dtype("float32", dev))
     if tokenizer.pad_token is None:
