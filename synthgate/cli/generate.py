@@ -45,7 +45,7 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
 
 def finetune_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Fine-tune; print the held-out loss before and after per model."""
-    from synthgate.job import finetune_job
+    from synthgate.finetune_job import finetune_job
 
     with progress_bars(err) as progress:
         results = finetune_job(
