@@ -6,17 +6,20 @@ gpt2_output) and on human vs human (two random halves of WebText): the run ROC-A
 5 folds, and the time per 1,000 rows. Then, on SMS Spam, the out-of-fold ROC-AUC of real versus
 candidate text for character n-gram TF-IDF, sentence embeddings and both (logistic regression,
 class_weight balanced), with folds grouped by source and near-duplicates (what the scorer does)
-and with plain stratified k-fold. Last, the fine-tuned encoder on the two real pairs:
+and with plain stratified k-fold; then planted cases on madewithml (title. description, two
+halves of dataset.csv; loops, shuffles, special tokens, the tag echoed) with the char_wb
+baseline beside them. Last, the fine-tuned encoder on the two real pairs:
 
-    python benchmarks/discriminator_features.py [--no-encoder | --encoder-full]
+    python benchmarks/discriminator_features.py [--no-encoder | --encoder-full | --only madewithml]
 
 (a) real vs real must stay near 0.5; (b) copies and near-copies of the real rows must not fall
 below 0.5 (plain k-fold inverts: each copy is judged by a model that saw its twin labelled
 real); (c) machine-like text must score high. Then the per-row p of the default scorer on a
 mixed candidate set, for a gate threshold. Reads ../shared/data (or $SYNTHGATE_SHARED/data);
-embeds ~9,500 texts once (a few minutes on 2 CPU cores); the encoder fine-tunes MiniLM 10 times,
-on 300 WebText / 150 GPT-2 rows unless --encoder-full (the whole pair: about 20 more minutes on 2
-CPU cores). Results: benchmarks/README.md.
+embeds ~12,000 texts once (a few minutes on 2 CPU cores; --only madewithml: 3,341 texts and that
+table alone, about 2 minutes); the encoder fine-tunes MiniLM 10 times, on 300 WebText / 150 GPT-2
+rows unless --encoder-full (the whole pair: about 20 more minutes on 2 CPU cores). Results:
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -111,6 +115,39 @@ def cases() -> dict[str, tuple[pl.DataFrame, pl.Series]]:
     }
 
 
+def madewithml_cases() -> dict[str, tuple[pl.DataFrame, pl.Series]]:
+    """The planted cases on madewithml: dataset.csv (764 rows; text = title. description)
+    shuffled into two halves, the real rows and the rows the (c) defects are planted in."""
+    rng = random.Random(SEED)
+    rows = pl.read_csv(SHARED / "data/madewithml/dataset.csv").sample(
+        fraction=1.0, shuffle=True, seed=SEED
+    )
+    texts = (rows["title"] + ". " + rows["description"]).to_list()
+    half = len(texts) // 2
+    real, other, tags = texts[:half], texts[half:], rows["tag"].to_list()[half:]
+    vocab = sorted({w for t in texts for w in t.split()})
+
+    def planted(make: Callable[[str], str]) -> tuple[pl.DataFrame, pl.Series]:
+        return frame([make(t) for t in other]), pl.Series(real)
+
+    def copies(make: Callable[[str], str]) -> tuple[pl.DataFrame, pl.Series]:
+        return frame([make(t) for t in real], real), pl.Series(real)
+
+    return {
+        f"(a) real vs real (two halves, {len(other)} / {half})": (frame(other), pl.Series(real)),
+        "(b) 2-word edits of the real rows": copies(lambda t: plant.near_copy(t, rng, vocab)),
+        "(b) adjacent-word swaps of the real rows": copies(lambda t: plant.word_swap(t, rng)),
+        "(b) exact copies of the real rows": copies(lambda t: plant.exact_copy(t, rng)),
+        "(c) loops (plant.loop)": planted(lambda t: plant.loop(t, rng)),
+        "(c) shuffled word order": planted(lambda t: shuffled(t, rng)),
+        "(c) leftover special tokens (plant.artifact)": planted(lambda t: plant.artifact(t, rng)),
+        "(c) tag echoed in front (plant.label_echo)": (
+            frame([plant.label_echo(t, tag) for t, tag in zip(other, tags, strict=True)]),
+            pl.Series(real),
+        ),
+    }
+
+
 def measure(cand: pl.DataFrame, real: pl.Series, emb: Embeddings, timing: dict) -> list[str]:
     """Cells: groups, then AUC grouped / plain for each feature set."""
     y = np.r_[np.zeros(real.len(), int), np.ones(cand.height, int)]
@@ -126,6 +163,21 @@ def measure(cand: pl.DataFrame, real: pl.Series, emb: Embeddings, timing: dict) 
             timing[features] = timing.get(features, 0.0) + time.perf_counter() - start
             cells.append(f"{roc_auc_score(y, p):.3f}")
     return cells
+
+
+def planted_table(built: dict, emb: Embeddings, baseline: bool = False) -> None:
+    """One row per case: groups, grouped / plain AUC per linear option (and the baseline)."""
+    head = " | ".join(f"{f} grouped | {f} plain" for f in LINEAR)
+    extra = " | char_wb baseline (plain) |" if baseline else " |"
+    print(f"| case | groups | {head}{extra}\n|---|---|{'---|' * (2 * len(LINEAR) + baseline)}")
+    timing: dict[str, float] = {}
+    for name, (cand, real) in built.items():
+        cells = measure(cand, real, emb, timing)
+        cells += [f"{char_baseline(cand, real):.3f}"] if baseline else []
+        print(f"| {name} | {' | '.join(cells)} |", flush=True)
+    print(
+        "\nclassifier seconds per feature set, all cases:", {k: round(v) for k, v in timing.items()}
+    )
 
 
 def mixture(emb_of: dict[str, list[str]], real: pl.Series, emb: Embeddings) -> None:
@@ -203,27 +255,34 @@ def machine() -> str:
     )
 
 
-def main() -> None:
-    """Print the tables."""
-    built, pairs = cases(), gpt2_pairs()
+def embed(built: list[dict]) -> Embeddings:
+    """The run's one embedding pass over every text of the given cases; prints the machine."""
     start = time.perf_counter()
-    columns = [s for c, r in [*built.values(), *pairs.values()] for s in (c["text"], r)]
+    columns = [s for cases in built for c, r in cases.values() for s in (c["text"], r)]
     emb = Embeddings.build(columns, Embedder())
     took = time.perf_counter() - start
     print(
         f"{machine()}\nembedded {emb.texts.len()} texts in {took:.0f} s (the run's shared pass)\n"
     )
+    return emb
+
+
+def main() -> None:
+    """Print the tables (--only madewithml: its planted table alone)."""
+    mwml = madewithml_cases()
+    if sys.argv[1:] == ["--only", "madewithml"]:
+        emb = embed([mwml])
+        print("## madewithml: planted cases, grouped vs plain folds\n")
+        planted_table(mwml, emb, baseline=True)
+        return
+    built, pairs = cases(), gpt2_pairs()
+    emb = embed([built, pairs, mwml])
     print("## Real generations: ROC-AUC (0.5: indistinguishable)\n")
     real_generations(pairs, emb, ["char_wb baseline", *LINEAR])
     print("\n## SMS Spam: planted cases, grouped vs plain folds\n")
-    head = " | ".join(f"{f} grouped | {f} plain" for f in LINEAR)
-    print(f"| case | groups | {head} |\n|---|---|{'---|' * 2 * len(LINEAR)}")
-    timing: dict[str, float] = {}
-    for name, (cand, real) in built.items():
-        print(f"| {name} | {' | '.join(measure(cand, real, emb, timing))} |", flush=True)
-    print(
-        "\nclassifier seconds per feature set, all cases:", {k: round(v) for k, v in timing.items()}
-    )
+    planted_table(built, emb)
+    print("\n## madewithml: planted cases, grouped vs plain folds\n")
+    planted_table(mwml, emb, baseline=True)
     real = built["(a) real vs real (SMS, two disjoint samples)"][1]
     pick = {"held-out real": "(a)", "loops": "loops", "shuffled": "shuffled", "templates": "templ"}
     named = {
