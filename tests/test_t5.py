@@ -91,6 +91,22 @@ def test_other_decoders_equal_naive_scoring(t5_tokenizer, variant: str, monkeypa
         np.testing.assert_allclose(got, naive_log_likelihoods(t5, task_, prompts), atol=1e-4)
 
 
+def test_mixed_dtypes_take_hf_passes_and_ready_models_run_in_eval_mode(t5_tokenizer) -> None:
+    """A T5 with some weights in another dtype (as HF keeps `wo` in float32 for float16 or
+    quantised checkpoints) takes HF's own passes and scores as naive passes do; a model handed
+    over in training mode runs without dropout."""
+    model = tiny_t5_model(seed=5).train()
+    t5 = T5.ready(model, t5_tokenizer, batch_size=2, dtype="bfloat16")
+    assert not model.training
+    for module in model.modules():  # after ready(), which casts the whole model to its dtype
+        if hasattr(module, "wo"):
+            module.wo.float()
+    assert not synthgate.t5.decode.written_for(model)
+    got, _ = t5.log_likelihoods(STSB, STSB_PROMPTS[:3])
+    naive = naive_log_likelihoods(t5, STSB, STSB_PROMPTS[:3])
+    np.testing.assert_allclose(got, naive, atol=0.05)  # bfloat16: the passes' shapes differ
+
+
 def test_an_answer_that_is_a_prefix_of_another_ends_with_eos() -> None:
     assert prefix_free([[5], [5, 6], [7]], eos=1) == [[5, 1], [5, 6], [7]]
     tree = prefix_tree([[5], [5, 6], [7]], start=0, eos=1)
@@ -108,10 +124,11 @@ def test_an_answer_that_is_a_prefix_of_another_ends_with_eos() -> None:
     ]
 
 
-def test_batch_size_and_order_change_nothing(tiny_t5) -> None:
+def test_batch_size_and_order_change_nothing(tiny_t5, monkeypatch) -> None:
     one, _ = tiny_t5(batch_size=1).log_likelihoods(STSB, STSB_PROMPTS)
     value = tiny_t5(batch_size=1).answer(STSB, STSB_PROMPTS).value
-    for size in (2, 3, 64):
+    for size, chunk in ((2, 256), (3, 256), (64, 256), (2, 2), (1, 3)):
+        monkeypatch.setattr(synthgate.t5.model, "DECODE_ROWS", chunk)  # decoder chunks
         ll, _ = tiny_t5(batch_size=size).log_likelihoods(STSB, STSB_PROMPTS)
         np.testing.assert_allclose(ll, one, rtol=0, atol=1e-4)
         np.testing.assert_allclose(

@@ -30,9 +30,19 @@ from synthgate.t5.prefix import PrefixTree
 T5_FAMILY = ("t5",)
 
 
+def written_for(model: Any) -> bool:
+    """Whether `model` runs through the forward passes written here: a T5 whose weights are
+    all of one floating dtype (HF keeps some in float32 for float16 or quantised checkpoints,
+    and casts between them; those take HF's own passes)."""
+    if getattr(model.config, "model_type", None) not in T5_FAMILY:
+        return False
+    dtypes = {p.dtype for p in model.parameters()}
+    return len(dtypes) == 1 and next(iter(dtypes)).is_floating_point
+
+
 def encode(model: Any, inputs: Any, mask: Any) -> Any:
     """(B, T, d) encoder states of a padded batch (for the T5 family, zero at its padding)."""
-    if getattr(model.config, "model_type", None) not in T5_FAMILY:
+    if not written_for(model):
         return model.get_encoder()(input_ids=inputs, attention_mask=mask).last_hidden_state
     encoder, real = model.encoder, mask.bool()
     hidden = encoder.embed_tokens(inputs[real])  # (M, d): the real pieces, packed
@@ -46,8 +56,9 @@ def encode(model: Any, inputs: Any, mask: Any) -> Any:
             attention.SelfAttention, attention.layer_norm(hidden), real, bias
         )
         hidden = feed_forward(hidden)
+    hidden = encoder.final_layer_norm(hidden)
     out = hidden.new_zeros(*inputs.shape, hidden.shape[-1])
-    out[real] = encoder.final_layer_norm(hidden)
+    out[real] = hidden
     return out
 
 
@@ -75,7 +86,7 @@ def answer_log_likelihoods(model: Any, states: Any, mask: Any, tree: PrefixTree)
     import torch
 
     nodes, _ = tree.read_nodes()
-    if getattr(model.config, "model_type", None) in T5_FAMILY:
+    if written_for(model):
         hidden = t5_decoder(model, states, mask, tree)[:, nodes]
         if _scales_outputs(model.config):
             hidden = hidden * model.config.d_model**-0.5
@@ -110,6 +121,7 @@ def t5_decoder(model: Any, states: Any, mask: Any, tree: PrefixTree) -> Any:
 
 
 def _additive(allowed: Any, dtype: Any) -> Any:
+    """An additive attention mask: 0 where `allowed`, the dtype's lowest value elsewhere."""
     import torch
 
     return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(
@@ -123,7 +135,7 @@ def _self_attention_bias(attention: Any, tree: PrefixTree, dtype: Any) -> Any:
     relative = tree.positions[None, :] - tree.positions[:, None]
     buckets = attention._relative_position_bucket(
         relative,
-        bidirectional=False,
+        bidirectional=not attention.is_decoder,
         num_buckets=attention.relative_attention_num_buckets,
         max_distance=attention.relative_attention_max_distance,
     )
@@ -132,6 +144,7 @@ def _self_attention_bias(attention: Any, tree: PrefixTree, dtype: Any) -> Any:
 
 
 def _self_attention(attention: Any, x: Any, bias: Any) -> Any:
+    """T5 self-attention of the nodes `x` (B, N, d) under `bias` (position bias + mask)."""
     import torch
 
     rows, n, _ = x.shape

@@ -16,8 +16,9 @@ from synthgate.t5.prefix import PrefixTree, prefix_tree
 from synthgate.t5.tasks import Task
 
 DEFAULT_MODEL = "t5-base"
-# A decoder chunk's bounds: its logits at stsb's 3 read nodes are DECODE_ROWS x 3 x 32,128
-# floats (25 MB), its encoder states DECODE_PIECES x d_model (50 MB at t5-base's 768).
+# A decoder chunk's bounds, for memory: its float32 logits at stsb's 3 read nodes are
+# DECODE_ROWS x 3 x 32,128 (99 MB), its encoder states DECODE_PIECES x d_model (50 MB at
+# t5-base's 768). 256 rows already run the decoder's matmuls at the large-matmul rate here.
 DECODE_ROWS = 256
 DECODE_PIECES = 16_384
 
@@ -47,7 +48,8 @@ class T5:
     def ready(cls, model: Any, tokenizer: Any, **params: Any) -> T5:
         """A T5 over an already built model and tokenizer (tests, benchmarks)."""
         t5 = cls(**params)
-        t5.model_, t5.tokenizer_ = model.to(t5.device, torch_dtype(t5.dtype, t5.device)), tokenizer
+        model = model.to(t5.device, torch_dtype(t5.dtype, t5.device)).eval()  # no dropout
+        t5.model_, t5.tokenizer_ = model, tokenizer
         return t5
 
     def load(self) -> tuple[Any, Any]:
