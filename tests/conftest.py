@@ -112,3 +112,42 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# Model-free scorers only: a run over it loads no model.
+MODEL_FREE_CONFIG = """
+[scorers.similarity]
+enabled = false
+[scorers.discriminator]
+enabled = false
+[scorers.label]
+enabled = false
+[scorers.dedup]
+semantic = false
+"""
+
+
+def save_tiny_t5(folder, core):
+    """A 1-layer T5 over the `tokenizers` tokenizer `core` (which has T5's <pad>, </s> and
+    <unk>), saved with it to `folder` so that it loads as a model name."""
+    import torch
+    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
+    torch.manual_seed(0)
+    config = T5Config(
+        vocab_size=core.get_vocab_size(),
+        d_model=16,
+        d_kv=8,
+        d_ff=32,
+        num_layers=1,
+        num_heads=2,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
+    T5ForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

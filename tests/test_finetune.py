@@ -13,24 +13,18 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
-from conftest import REPO
+from conftest import MODEL_FREE_CONFIG, REPO, save_tiny_t5
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+from transformers import PreTrainedTokenizerFast, T5ForConditionalGeneration
 
 from synthgate.cli.main import main
 from synthgate.generate.hf import Seq2SeqGenerator
 
 REAL = REPO / "examples" / "real.csv"
 # Model-free scorers only; at least 14 words, so the gate rejects some of the paraphrases.
-RUN_CONFIG = """
-[scorers.similarity]
-enabled = false
-[scorers.discriminator]
-enabled = false
-[scorers.label]
-enabled = false
-[scorers.dedup]
-semantic = false
+RUN_CONFIG = (
+    MODEL_FREE_CONFIG
+    + """
 [gate.rules.quality_words]
 min = 14
 [generate]
@@ -39,6 +33,7 @@ per_label = 8
 labels = ["question"]
 seed = 3
 """
+)
 TRAIN = ["--objective", "seq2seq", "--device", "cpu", "--epochs", "3", "--lr", "0.01"]
 
 
@@ -50,24 +45,7 @@ def tiny_t5(folder: Path, texts: list[str]) -> Path:
     core.train_from_iterator(
         ["paraphrase :", *texts], trainers.WordLevelTrainer(special_tokens=special)
     )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
-    torch.manual_seed(0)
-    config = T5Config(
-        vocab_size=core.get_vocab_size(),
-        d_model=16,
-        d_kv=8,
-        d_ff=32,
-        num_layers=1,
-        num_heads=2,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    )
-    T5ForConditionalGeneration(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_t5(folder, core)
 
 
 @pytest.fixture(scope="module")

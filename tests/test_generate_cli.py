@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import REPO
+from conftest import MODEL_FREE_CONFIG, REPO
 
 import synthgate
 from synthgate.cli.main import main
@@ -15,16 +15,7 @@ from synthgate.generate.rows import GENERATED_SCHEMA
 from synthgate.io.rundir import load_run
 
 REAL = REPO / "examples" / "real.csv"
-FAST = """
-[scorers.similarity]
-enabled = false
-[scorers.discriminator]
-enabled = false
-[scorers.label]
-enabled = false
-[scorers.dedup]
-semantic = false
-"""
+FAST = MODEL_FREE_CONFIG
 
 
 def write_config(tmp_path: Path, generate: str) -> Path:
@@ -119,13 +110,19 @@ def test_real_without_labels_is_one_line(
     assert err == "synthgate: error: real: no label column 'label'; generating needs labelled rows"
 
 
-def test_run_with_a_holdout_records_it_and_regates(tmp_path: Path) -> None:
+def run_with_holdout(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(holdout file, config, run folder) of `synthgate run --holdout` on three negative rows."""
     holdout = tmp_path / "test.csv"
     pl.read_csv(REAL).filter(pl.col("label") == "negative").head(3).write_csv(holdout)
     conf = write_config(tmp_path, "per_label = 3\nlabels = ['negative']")
     out = tmp_path / "run"
     args = ["run", "--real", str(REAL), "--out", str(out), "--config", str(conf)]
     assert main([*args, "--holdout", str(holdout)]) == 0
+    return holdout, conf, out
+
+
+def test_run_with_a_holdout_records_it_and_regates(tmp_path: Path) -> None:
+    holdout, _, out = run_with_holdout(tmp_path)
     record = json.loads((out / "run.json").read_text())
     assert record["inputs"]["holdout"]["rows"] == 3
     held = set(pl.read_csv(holdout)["id"])
@@ -148,12 +145,7 @@ def test_run_with_a_holdout_records_it_and_regates(tmp_path: Path) -> None:
 
 
 def test_library_run_takes_the_holdout_as_the_command_line_does(tmp_path: Path) -> None:
-    holdout = tmp_path / "test.csv"
-    pl.read_csv(REAL).filter(pl.col("label") == "negative").head(3).write_csv(holdout)
-    conf = write_config(tmp_path, "per_label = 3\nlabels = ['negative']")
-    out = tmp_path / "run"
-    args = ["run", "--real", str(REAL), "--out", str(out), "--config", str(conf)]
-    assert main([*args, "--holdout", str(holdout)]) == 0
+    holdout, conf, out = run_with_holdout(tmp_path)
     run = synthgate.run(pl.read_csv(REAL), conf, holdout=pl.read_csv(holdout))
     assert run.config["gate"]["rules"]["leak_holdout"]["max"] is False
     assert run.report["generation"]["leak_holdout"] == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import torch
+from conftest import save_tiny_t5
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
@@ -130,29 +131,11 @@ def test_a_model_that_cannot_load_is_named(tmp_path: Path) -> None:
 
 def tiny_t5(folder: Path) -> Path:
     """A 1-layer T5 and a word-level tokenizer with T5's special tokens, saved."""
-    from transformers import T5Config, T5ForConditionalGeneration
 
     vocab = {w: i for i, w in enumerate(["<pad>", "</s>", "<unk>", "paraphrase", *WORDS])}
     core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
-    torch.manual_seed(0)
-    config = T5Config(
-        vocab_size=len(vocab),
-        d_model=16,
-        d_kv=8,
-        d_ff=32,
-        num_layers=1,
-        num_heads=2,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    )
-    T5ForConditionalGeneration(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_t5(folder, core)
 
 
 def tiny_bart(folder: Path) -> Path:
