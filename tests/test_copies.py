@@ -103,7 +103,11 @@ def test_templated_real_rows_sit_closer_to_each_other_than_diverse_ones(sms) -> 
         for name in fills
         for item in items
     ]
-    diverse = sms.filter(pl.col("label") == "ham").unique("text", keep="first").head(60)["text"]
+    diverse = (
+        sms.filter(pl.col("label") == "ham")
+        .unique("text", keep="first", maintain_order=True)
+        .head(60)["text"]
+    )
     near = {}
     for kind, texts in (("templated", templated), ("diverse", diverse.to_list())):
         cand = pl.DataFrame({"text": ["A candidate sentence about the weekend."]})
