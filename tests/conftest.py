@@ -151,3 +151,23 @@ def save_tiny_t5(folder, core):
     T5ForConditionalGeneration(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def save_tiny_bert(folder, tokenizer, width: int, layers: int = 1, **config) -> str:
+    """A BERT `width` wide with `layers` layers and 2 heads over `tokenizer`, seeded and saved
+    with it to `folder`, so that it loads as an encoder name."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    bert = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=width,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=2 * width,
+        **config,
+    )
+    BertModel(bert).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)

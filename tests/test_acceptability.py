@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import one_torch_thread, shared_dir
+from conftest import one_torch_thread, save_tiny_bert, shared_dir
 
 from synthgate.acceptability.classifier import Classifier, acceptable_index
 from synthgate.acceptability.train import METRICS_FILE, read_cola, split
@@ -27,22 +27,10 @@ COLA_TSV = shared_dir() / "data" / "cola" / "in_domain_train.tsv"
 def tiny_encoder(folder: Path) -> str:
     """A BERT of a few hundred KB, built in code, with the embedded model's tokenizer: the
     trainer's `--base` in tests (fine-tuning the real all-MiniLM-L6-v2 takes minutes)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(_packaged_path(DEFAULT_MODEL))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+    return save_tiny_bert(folder, tokenizer, width=16, layers=2, max_position_embeddings=64)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import plant
 import polars as pl
 import pytest
-from conftest import read_sms
+from conftest import read_sms, save_tiny_bert
 
 from synthgate.embed import Embedder, Embeddings
 from synthgate.errors import ConfigError
@@ -181,22 +181,12 @@ def test_constructor_stores_parameters_only() -> None:
 @pytest.fixture(scope="module")
 def tiny_encoder(tmp_path_factory) -> str:
     """A one-layer, 16-wide BERT with the MiniLM vocabulary, saved as a local model folder."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoTokenizer
 
     from synthgate.embed import DEFAULT_MODEL, _packaged_path
 
-    path = tmp_path_factory.mktemp("tiny_encoder")
     tokenizer = AutoTokenizer.from_pretrained(_packaged_path(DEFAULT_MODEL))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-    )
-    BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_encoder"), tokenizer, width=16)
 
 
 def test_encoder_scores_every_row_with_a_model_that_never_saw_it_or_its_source(
@@ -235,9 +225,8 @@ def memorising_encoder(tmp_path_factory, data) -> str:
     module's SMS texts: small enough to fine-tune for several epochs in seconds (the MiniLM
     vocabulary's 30,522-row embedding table made each step 3x slower), big enough to memorise
     the rows it trains on."""
-    import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertTokenizerFast
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     pieces = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -252,18 +241,7 @@ def memorising_encoder(tmp_path_factory, data) -> str:
         tokenizer_object=pieces,
         **{f"{n}_token": f"[{n.upper()}]" for n in ("unk", "pad", "cls", "sep", "mask")},
     )
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=128,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=256,
-    )
-    path = tmp_path_factory.mktemp("memorising_encoder")
-    BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return save_tiny_bert(tmp_path_factory.mktemp("memorising_encoder"), tokenizer, width=128)
 
 
 @pytest.mark.parametrize("leak", [False, True], ids=["grouped folds", "folds leak own rows"])

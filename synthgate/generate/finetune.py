@@ -79,8 +79,7 @@ def _blank(column: pl.Expr) -> pl.Expr:
 
 
 def pairs(rows: pl.DataFrame, objective: str, seed: int) -> tuple[list[str], list[str]]:
-    """(inputs, targets) of `objective` from rows with text (and label, or source)."""
-    check_rows(rows, objective)
+    """(inputs, targets) of `objective` from rows that passed `check_rows`."""
     texts = rows["text"].to_list()
     if objective == "causal":
         return [f"{label}: {text}" for label, text in zip(rows["label"], texts, strict=True)], []
