@@ -1,7 +1,7 @@
 """Downstream proof (issue 10): in a low-resource split, does training on real + the gate's
 accepted candidates reach real + every candidate, and beat plain oversampling?
 
-    python benchmarks/utility.py [--seeds 3] [--datasets sms_spam,madewithml,cola]
+    python benchmarks/utility.py [--seeds 10] [--datasets sms_spam,madewithml,cola]
                                  [--config my.toml] [--eval-seeds 3] [--keep DIR]
 
 Per data set (../shared/data, or $SYNTHGATE_SHARED/data) and per seed (the split seed):
@@ -12,29 +12,38 @@ Per data set (../shared/data, or $SYNTHGATE_SHARED/data) and per seed (the split
             a text.
   split     10% of each label (at least 5 rows) is the real training set; the held-out test set
             is a stratified sample of the rest, at most 2,000 rows.
-  good      EDA-style candidates (Wei & Zou 2019, no synonyms, alpha 0.1, one operation per
-            candidate: random swap, random deletion, or random insertion of a word from the same
-            label's training vocabulary) of the training rows of every label but the largest,
-            enough to bring each up to the largest label's count (at most 1,600 in all); each
-            with its `label` and `source` (the real row's text).
+  good      the product's offline `rules` generator (`synthgate.generate.rules`: EDA, Wei & Zou
+            2019, no synonyms, alpha 0.1, one operation per candidate: random swap, random
+            deletion, or random insertion of a word from the same label's training vocabulary)
+            over the training rows of every label but the largest, enough to bring each up to
+            the largest label's count (at most 1,600 in all); each with its `label` and
+            `source` (the real row's text). An edit that leaves the normalised text unchanged
+            is redrawn (up to 5 times) with the next copy's seed.
   junk      as many again as a quarter of the good ones (20% of all candidates), evenly:
             copy (tests/plant.py exact_copy of a minority row), near_copy (one character
-            changed), loop (plant.loop), off_label (an EDA variant of a row of the largest
-            label, labelled as a minority label: a verbatim real row would be rejected as a copy
-            before its label is looked at), empty (plant.empty, or the row's first word
+            changed), loop (plant.loop), off_label (a real row of the largest label that is in
+            neither train nor test, labelled as a minority label; madewithml, whose rest all
+            goes to the test set, has none spare: there a `rules` edit of a training row of the
+            largest label, as a verbatim training row would be rejected as a copy before its
+            label is looked at), empty (plant.empty, or the row's first word
             alone), artifact (plant.artifact).
 The `kind` column rides along in the candidates file; no rule reads it.
 `synthgate.job.run_job` scores and gates the candidates against the training real rows
 (the default config, or --config), and `synthgate.evaluate.conditions.evaluate` (the product's
 own evaluation: TF-IDF + logistic regression, --eval-seeds seeds per split) trains on
 real / real + all / real + accepted / real oversampled / real + random and scores the test set.
+Two more `evaluate` calls give the oracle row (real + the planted good rows and near copies:
+the gate that knows every row's kind) and real + accepted without its near copies. Where
+even the oracle does not beat oversampling, the data added cannot move this evaluator,
+whatever a gate keeps.
 Per split seed, each metric is the mean over evaluate's seeds; the table shows mean ± std over
 split seeds. Minority recall is the mean recall of the training minority labels, computed from
 evaluate's per-class recall (no training here). The paired comparison is per split seed:
-accepted - all and accepted - oversample, with wins out of seeds.
+accepted - all, accepted - oversample and oracle - oversample, with wins out of seeds, and
+accepted - (accepted without its near copies): what accepting near copies did downstream.
 
 Sizes are capped (<= 2,000 candidates and test rows per split) so the default run (3 data sets
-x 3 seeds) takes about 10 minutes on 2 cores. Printed as markdown; the figures of full runs are
+x 10 seeds) takes about 6 minutes on 2 cores. Printed as markdown; the figures of full runs are
 in benchmarks/README.md (section utility.py). --keep DIR keeps each run directory.
 """
 
@@ -47,6 +56,7 @@ import random
 import tempfile
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -57,6 +67,7 @@ import plant
 import polars as pl
 
 from synthgate.evaluate.conditions import evaluate
+from synthgate.generate.rules import RulesGenerator, edit
 from synthgate.io.rundir import load_run
 from synthgate.job import run_job
 from synthgate.text import normalize
@@ -67,7 +78,6 @@ KINDS = ("good", "copy", "near_copy", "loop", "off_label", "empty", "artifact")
 JUNK = KINDS[1:]
 CONDITIONS = ("real", "all", "accepted", "oversample", "random")
 TRAIN_FRACTION, MIN_PER_LABEL, MAX_TEST, MAX_GOOD = 0.10, 5, 2000, 1600
-ALPHA = 0.1
 
 
 def load(name: str) -> pl.DataFrame:
@@ -108,8 +118,9 @@ def load(name: str) -> pl.DataFrame:
     )
 
 
-def split(frame: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(train, test): 10% of each label (>= 5) to train; a stratified test sample of the rest."""
+def split(frame: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(train, test, spare): 10% of each label (>= 5) to train; a stratified test sample of the
+    rest; the rows in neither (none where the rest fits in the test set)."""
     train, rest = [], []
     for i, (_, group) in enumerate(sorted(frame.group_by("label"), key=lambda g: g[0])):
         group = group.sample(fraction=1.0, shuffle=True, seed=seed * 1000 + i)
@@ -118,28 +129,12 @@ def split(frame: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         rest.append(group[n:])
     rest_all = pl.concat(rest)
     share = min(1.0, MAX_TEST / rest_all.height)
-    test = pl.concat([r[: max(1, round(share * r.height))] for r in rest])
+    cut = [max(1, round(share * r.height)) for r in rest]
+    test = pl.concat([r[:n] for r, n in zip(rest, cut, strict=True)])
+    spare = pl.concat([r[n:] for r, n in zip(rest, cut, strict=True)])
     train_f = pl.concat(train).with_columns(id=pl.format("r{}", pl.int_range(pl.len())))
     test_f = test.with_columns(id=pl.format("t{}", pl.int_range(pl.len())))
-    return train_f, test_f
-
-
-def eda(text: str, vocab: list[str], rng: random.Random) -> str:
-    """One EDA operation (swap, delete or insert from `vocab`), alpha 0.1, no synonyms."""
-    words = text.split()
-    n = max(1, round(ALPHA * len(words)))
-    op = rng.choice(("swap", "delete", "insert")) if len(words) > 1 else "insert"
-    if op == "swap":
-        for _ in range(n):
-            i, j = rng.sample(range(len(words)), 2)
-            words[i], words[j] = words[j], words[i]
-    elif op == "delete":
-        kept = [w for w in words if rng.random() > ALPHA]
-        words = kept or [rng.choice(words)]
-    else:
-        for _ in range(n):
-            words.insert(rng.randint(0, len(words)), rng.choice(vocab))
-    return " ".join(words)
+    return train_f, test_f, spare
 
 
 def one_char(text: str, rng: random.Random) -> str:
@@ -150,7 +145,7 @@ def one_char(text: str, rng: random.Random) -> str:
     return text[:i] + letter + text[i + 1 :]
 
 
-def candidates(train: pl.DataFrame, seed: int) -> pl.DataFrame:
+def candidates(train: pl.DataFrame, spare: pl.DataFrame, seed: int) -> pl.DataFrame:
     """EDA candidates of the minority labels plus 20% planted junk (module docstring)."""
     rng = random.Random(seed)
     by_label: dict[str, list[str]] = defaultdict(list)
@@ -163,19 +158,31 @@ def candidates(train: pl.DataFrame, seed: int) -> pl.DataFrame:
     total = sum(need.values())
     if total > MAX_GOOD:
         need = {lab: round(n * MAX_GOOD / total) for lab, n in need.items()}
-    rows: list[tuple[str, str, str, str]] = []  # kind, text, label, source
-    for lab in minority:
-        sources, vocab = by_label[lab], sorted({w for t in by_label[lab] for w in t.split()})
-        for k in range(need[lab]):
-            source = sources[k % len(sources)]
-            text = eda(source, vocab, rng)
-            for _ in range(5):
-                if normalize(pl.Series([text]))[0] != normalize(pl.Series([source]))[0]:
-                    break
-                text = eda(source, vocab, rng)
-            rows.append(("good", text, lab, source))
+    requests = pl.DataFrame(
+        [(by_label[lab][k % counts[lab]], lab) for lab in minority for k in range(need[lab])],
+        schema=["prompt", "label"],
+        orient="row",
+    )
+    # 6 edits of each request; the first whose normalised text differs from its source is kept
+    rules = RulesGenerator(num_return_sequences=6).fit(train)
+    made = rules.generate(requests, seed)
+    source = requests["prompt"].gather(made["request"])
+    made = made.with_columns(
+        source=source,
+        label=requests["label"].gather(made["request"]),
+        changed=normalize(made["text"]) != normalize(source),
+    )
+    made = made.with_columns(pick=pl.col("changed") | (pl.int_range(pl.len()) == 5).over("request"))
+    rows: list[tuple[str, str, str, str]] = [  # kind, text, label, source
+        ("good", text, lab, source)
+        for text, lab, source in made.filter(pl.col("pick"))
+        .unique("request", keep="first", maintain_order=True)
+        .select("text", "label", "source")
+        .iter_rows()
+    ]
     n_junk = round(len(rows) / 4)
-    vocab_major = sorted({w for t in by_label[major] for w in t.split()})
+    unused = spare.filter(pl.col("label") == major)["text"].to_list()
+    rng.shuffle(unused)
     for k in range(n_junk):
         kind, lab = JUNK[k % len(JUNK)], rng.choice(minority)
         source = rng.choice(by_label[lab])
@@ -186,8 +193,11 @@ def candidates(train: pl.DataFrame, seed: int) -> pl.DataFrame:
         elif kind == "loop":
             text = plant.loop(source, rng)
         elif kind == "off_label":
-            source = rng.choice(by_label[major])
-            text = eda(source, vocab_major, rng)
+            if unused:  # a real row of the largest label, in neither train nor test
+                source = text = unused.pop()
+            else:
+                source = rng.choice(by_label[major])
+                text = edit(source, rules.vocab_[major], np.random.default_rng([seed, k]))
         elif kind == "empty":
             text = plant.empty(rng) if rng.random() < 0.5 else source.split()[0]
         else:
@@ -203,8 +213,8 @@ def one_split(
     name: str, frame: pl.DataFrame, seed: int, args: argparse.Namespace, tmp: Path
 ) -> dict[str, Any]:
     """Score, gate and evaluate one split seed of one data set."""
-    train, test = split(frame, seed)
-    cands = candidates(train, seed)
+    train, test, spare = split(frame, seed)
+    cands = candidates(train, spare, seed)
     cand_path, real_path = tmp / f"{name}-{seed}-cands.parquet", tmp / f"{name}-{seed}-real.parquet"
     cands.write_parquet(cand_path)
     train.write_parquet(real_path)
@@ -219,9 +229,29 @@ def one_split(
     counts = Counter(train["label"].to_list())
     major = max(sorted(counts), key=lambda lab: counts[lab])
     minority = [lab for lab in found.data["labels"] if lab != major]
+    # Two more accepted sets: the ceiling of any gate (the planted good rows and near copies,
+    # nothing else), and the gate's without its near copies (what accepting them did)
+    masks = {
+        "oracle": pl.col("kind").is_in(["good", "near_copy"]),
+        "no_near_copy": pl.col("accepted") & (pl.col("kind") != "near_copy"),
+    }
+    found_for = {"": found} | {
+        key: evaluate(
+            replace(run, frame=run.frame.with_columns(accepted=mask)),
+            train,
+            test,
+            seeds=args.eval_seeds,
+            names=(str(real_path), "test"),
+        )
+        for key, mask in masks.items()
+    }
     metrics: dict[str, dict[str, float]] = {}
-    for cond in CONDITIONS:
-        c = found.data["conditions"][cond]
+    for cond in (*CONDITIONS, *masks):
+        c = (
+            found_for[cond].data["conditions"]["accepted"]
+            if cond in masks
+            else found.data["conditions"][cond]
+        )
         recall = np.mean([c["recall"][lab]["mean"] for lab in minority])
         metrics[cond] = {
             "macro_f1": c["metrics"]["macro_f1"]["mean"],
@@ -276,45 +306,59 @@ def report(name: str, splits: list[dict[str, Any]], seconds: float) -> None:
     print()
     print("| condition | macro F1 | micro F1 | minority recall |")
     print("|---|---|---|---|")
-    for cond in CONDITIONS:
+    for cond, title in ROWS.items():
         cells = [pm([s["metrics"][cond][m] for s in splits]) for m in METRIC_KEYS]
-        print(
-            f"| real + {cond} | {' | '.join(cells)} |"
-            if cond != "real"
-            else f"| real | {' | '.join(cells)} |"
-        )
+        print(f"| {title} | {' | '.join(cells)} |")
     print()
     print("| paired, per seed | macro F1 | micro F1 | minority recall |")
     print("|---|---|---|---|")
     verdict = {}
-    for other in ("all", "oversample"):
+    pairs = (
+        ("accepted", "all"),
+        ("accepted", "oversample"),
+        ("oracle", "oversample"),
+        ("accepted", "no_near_copy"),
+    )
+    for cond, other in pairs:
         cells = []
         for m in METRIC_KEYS:
-            diff = [s["metrics"]["accepted"][m] - s["metrics"][other][m] for s in splits]
+            diff = [s["metrics"][cond][m] - s["metrics"][other][m] for s in splits]
             wins = sum(d > 0 for d in diff)
             ties = sum(d == 0 for d in diff)
-            verdict[(other, m)] = (float(np.mean(diff)), wins, ties)
+            verdict[(cond, other, m)] = (float(np.mean(diff)), wins, ties)
             tie = f", {ties} tied" if ties else ""
             cells.append(f"{' '.join(f'{d:+.3f}' for d in diff)} (wins {wins}/{len(diff)}{tie})")
-        print(f"| accepted − {other} | {' | '.join(cells)} |")
-    mean_all, wins_all, ties_all = verdict[("all", "macro_f1")]
-    mean_os, wins_os, _ = verdict[("oversample", "macro_f1")]
+        name_of = {"no_near_copy": "accepted without near copies"}
+        print(f"| {cond} − {name_of.get(other, other)} | {' | '.join(cells)} |")
+    mean_all, wins_all, ties_all = verdict[("accepted", "all", "macro_f1")]
+    mean_os, wins_os, _ = verdict[("accepted", "oversample", "macro_f1")]
+    mean_or, wins_or, _ = verdict[("oracle", "oversample", "macro_f1")]
     reaches = mean_all >= 0 and wins_all + ties_all >= len(splits) / 2
     beats = mean_os > 0 and wins_os > len(splits) / 2
     print(
         f"\nverdict ({name}, macro F1): real + accepted "
         f"{'reaches' if reaches else 'does NOT reach'} real + all (mean {mean_all:+.3f}, "
         f"{wins_all}/{len(splits)} wins) and {'beats' if beats else 'does NOT beat'} "
-        f"oversampling (mean {mean_os:+.3f}, {wins_os}/{len(splits)} wins)"
+        f"oversampling (mean {mean_os:+.3f}, {wins_os}/{len(splits)} wins); the oracle gate "
+        f"against oversampling: mean {mean_or:+.3f}, {wins_or}/{len(splits)} wins"
     )
 
 
 METRIC_KEYS = ("macro_f1", "micro_f1", "minority_recall")
+ROWS = {
+    "real": "real",
+    "all": "real + all",
+    "accepted": "real + accepted",
+    "oversample": "real + oversample",
+    "random": "real + random",
+    "oracle": "real + oracle (good and near copies)",
+    "no_near_copy": "real + accepted without near copies",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=3, help="split seeds (default 3)")
+    parser.add_argument("--seeds", type=int, default=10, help="split seeds (default 10)")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--config", default=None, help="TOML config for scoring (default: none)")
     parser.add_argument("--eval-seeds", type=int, default=3, help="evaluate's seeds per split")
