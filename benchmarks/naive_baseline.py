@@ -134,7 +134,7 @@ def repetition(text: str, params: dict[str, Any]) -> dict[str, Any]:
         return dict.fromkeys(names)
     total = sum(len(w) for w in words)
     tops = [top_ngram_chars(words, n, params["top_ngram_min_count"]) / total for n in TOP_NS]
-    dups = [dup_ngram_chars(words, n) / total for n in DUP_NS]
+    dups = [dup_ngram_chars(words, n, params["dup_ngram_min_count"]) / total for n in DUP_NS]
     loop = loops(words, params["loop_max_span"], params["loop_min_repeats"])
     values = [*dup_lines(text), *tops, *dups, *loop, compression_ratio(text)]
     return dict(zip(names, values, strict=True))

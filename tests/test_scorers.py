@@ -100,6 +100,29 @@ def test_dup_ngram_walk_is_non_overlapping() -> None:
     assert dup_ngram_chars("a b c d".split(), 5) == 0
 
 
+def test_dup_ngram_min_count_lets_one_echo_through() -> None:
+    twice = "a b c d e x a b c d e".split()
+    assert dup_ngram_chars(twice, 5) == 5  # Gopher / datatrove: any second occurrence
+    assert dup_ngram_chars(twice, 5, min_count=3) == 0
+    thrice = "a b c d e x a b c d e y a b c d e".split()
+    assert dup_ngram_chars(thrice, 5, min_count=3) == 10  # the 2nd and 3rd occurrences
+    # a real madewithml row: its title echoed once in its description
+    echo = (
+        "ELECTRA: Pre-training Text Encoders as Discriminators. PyTorch implementation of the "
+        "electra model from the paper: ELECTRA - Pre-training Text Encoders as Discriminators "
+        "Rather Than Generators"
+    )
+    loop = "the model is great. " * 4
+    frame = pl.DataFrame({"text": [echo, loop]})
+    default = RepetitionScorer().score(frame)  # nothing to fit: scores read the text alone
+    gopher = RepetitionScorer(dup_ngram_min_count=2).score(frame)
+    assert default["repetition_dup_5gram_frac"].to_list()[0] == 0.0
+    assert gopher["repetition_dup_5gram_frac"].to_list()[0] > 0.15  # over Gopher's cut
+    assert default["repetition_dup_5gram_frac"].to_list()[1] > 0.15  # a loop still is
+    with pytest.raises(ConfigError, match=r"scorers\.repetition\.dup_ngram_min_count"):
+        RepetitionScorer(dup_ngram_min_count=1)
+
+
 def test_loops_find_back_to_back_spans() -> None:
     assert loops("go go go home".split(), 13, 3) == (0.75, 3)
     assert loops("i love you i love you i love you ok".split(), 13, 3) == (0.9, 3)
