@@ -22,11 +22,11 @@ Per data set (../shared/data, or $SYNTHGATE_SHARED/data) and per seed (the split
   junk      as many again as a quarter of the good ones (20% of all candidates), evenly:
             copy (tests/plant.py exact_copy of a minority row), near_copy (one character
             changed), loop (plant.loop), off_label (a real row of the largest label that is in
-            neither train nor test, labelled as a minority label; madewithml, whose rest all
-            goes to the test set, has none spare: there a `rules` edit of a training row of the
-            largest label, as a verbatim training row would be rejected as a copy before its
-            label is looked at), empty (plant.empty, or the row's first word
-            alone), artifact (plant.artifact).
+            neither train nor test, labelled as a minority label, its own source, so only the
+            label check can catch it; madewithml, whose rest all goes to the test set, has none
+            spare: there a `rules` edit of a training row of the largest label, as a verbatim
+            training row would be rejected as a copy before its label is looked at), empty
+            (plant.empty, or the row's first word alone), artifact (plant.artifact).
 The `kind` column rides along in the candidates file; no rule reads it.
 `synthgate.job.run_job` scores and gates the candidates against the training real rows
 (the default config, or --config), and `synthgate.evaluate.conditions.evaluate` (the product's
