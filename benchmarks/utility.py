@@ -167,16 +167,17 @@ def candidates(train: pl.DataFrame, spare: pl.DataFrame, seed: int) -> pl.DataFr
     rules = RulesGenerator(num_return_sequences=6).fit(train)
     made = rules.generate(requests, seed)
     source = requests["prompt"].gather(made["request"])
-    made = made.with_columns(
-        source=source,
-        label=requests["label"].gather(made["request"]),
-        changed=normalize(made["text"]) != normalize(source),
+    changed = normalize(made["text"]) != normalize(source)
+    # per request, the first changed edit (arg_max of a Boolean), or the first if none changed
+    first_changed = pl.col("changed").arg_max().over("request") == pl.int_range(pl.len()).over(
+        "request"
     )
-    made = made.with_columns(pick=pl.col("changed") | (pl.int_range(pl.len()) == 5).over("request"))
     rows: list[tuple[str, str, str, str]] = [  # kind, text, label, source
         ("good", text, lab, source)
-        for text, lab, source in made.filter(pl.col("pick"))
-        .unique("request", keep="first", maintain_order=True)
+        for text, lab, source in made.with_columns(
+            label=requests["label"].gather(made["request"]), source=source, changed=changed
+        )
+        .filter(first_changed)
         .select("text", "label", "source")
         .iter_rows()
     ]
@@ -235,7 +236,7 @@ def one_split(
         "oracle": pl.col("kind").is_in(["good", "near_copy"]),
         "no_near_copy": pl.col("accepted") & (pl.col("kind") != "near_copy"),
     }
-    found_for = {"": found} | {
+    found_for = {
         key: evaluate(
             replace(run, frame=run.frame.with_columns(accepted=mask)),
             train,
@@ -328,8 +329,7 @@ def report(name: str, splits: list[dict[str, Any]], seconds: float) -> None:
             verdict[(cond, other, m)] = (float(np.mean(diff)), wins, ties)
             tie = f", {ties} tied" if ties else ""
             cells.append(f"{' '.join(f'{d:+.3f}' for d in diff)} (wins {wins}/{len(diff)}{tie})")
-        name_of = {"no_near_copy": "accepted without near copies"}
-        print(f"| {cond} − {name_of.get(other, other)} | {' | '.join(cells)} |")
+        print(f"| {cond} − {PAIR_NAMES.get(other, other)} | {' | '.join(cells)} |")
     mean_all, wins_all, ties_all = verdict[("accepted", "all", "macro_f1")]
     mean_os, wins_os, _ = verdict[("accepted", "oversample", "macro_f1")]
     mean_or, wins_or, _ = verdict[("oracle", "oversample", "macro_f1")]
@@ -354,6 +354,7 @@ ROWS = {
     "oracle": "real + oracle (good and near copies)",
     "no_near_copy": "real + accepted without near copies",
 }
+PAIR_NAMES = {"no_near_copy": "accepted without near copies"}
 
 
 def main() -> None:

@@ -173,7 +173,7 @@ def dup_ngram_chars(words: list[str], n: int, min_count: int = 2) -> int:
     caught (README, "Default rules and where they come from").
     """
     counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    if not counts or counts.most_common(1)[0][1] < min_count:
+    if max(counts.values(), default=0) < min_count:
         return 0
     seen: set[tuple[str, ...]] = set()
     chars, i = 0, 0
